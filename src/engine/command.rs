@@ -1,0 +1,51 @@
+//! What the engine asks of the runtime (commands) and what the runtime tells it (events).
+
+use crate::error::Error;
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+/// Identifies one effect of one instance; allocated in order, so replay reproduces them.
+pub type EffectId = u64;
+
+/// A side effect the engine needs performed.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "effect", rename_all = "camelCase")]
+pub enum Effect {
+    /// Call a function: `http`, `openapi`, `grpc`, ...; the arguments are fully resolved.
+    Call {
+        function: String,
+        arguments: Value,
+        task: String,
+    },
+    /// Fire when the clock reaches `at` (milliseconds since the Unix epoch).
+    Timer { at: i64, task: String },
+    /// Publish a CloudEvent; answer once it is accepted.
+    Emit { event: Value, task: String },
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "command", rename_all = "camelCase")]
+pub enum Command {
+    /// Perform an effect and answer with [`Event::Done`] carrying the same id.
+    Perform { id: EffectId, effect: Effect },
+    /// The effect is no longer wanted (its task was cancelled, lost a race or timed out).
+    Cancel { id: EffectId },
+    /// A lifecycle CloudEvent's type and data (the runtime adds id, source and time).
+    Notify { kind: String, data: Value },
+    /// The instance completed with this output.
+    Complete { output: Value },
+    /// The instance faulted.
+    Fault { error: Error },
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "event", rename_all = "camelCase")]
+pub enum Event {
+    /// An effect finished.
+    Done {
+        id: EffectId,
+        result: Result<Value, Error>,
+    },
+    /// Cancel the instance.
+    Cancel,
+}

@@ -1,0 +1,108 @@
+//! A workflow definition made ready to run: the model, its expressions compiled into one program,
+//! and its JSON Schemas compiled on first use.
+
+use crate::dsl::model::{EvaluationMode, Workflow, from_value::from_value};
+use crate::expr::Program;
+use crate::expr::collect::collect;
+use crate::expr::template::Mode;
+use serde_json::Value;
+use std::cell::RefCell;
+use std::collections::HashMap;
+use std::rc::Rc;
+
+pub struct Definition {
+    pub workflow: Workflow,
+    /// The document as loaded (for `$workflow.definition`).
+    pub document: Value,
+    pub program: Program,
+    pub mode: Mode,
+    /// Which arguments the expressions use: building `$task` and `$workflow` costs, so only
+    /// when something reads them.
+    pub(crate) uses_task: bool,
+    pub(crate) uses_workflow: bool,
+    schemas: RefCell<HashMap<String, Rc<jsonschema::Validator>>>,
+}
+
+/// A problem with a definition, at a JSON pointer.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Problem {
+    pub pointer: String,
+    pub message: String,
+}
+
+impl Definition {
+    /// Reads the model from a loaded document and compiles every expression.
+    pub fn compile(document: Value) -> Result<Definition, Vec<Problem>> {
+        let workflow: Workflow = from_value(&document)
+            .map_err(|(pointer, message)| vec![Problem { pointer, message }])?;
+        let loose = workflow
+            .evaluate
+            .as_ref()
+            .is_some_and(|e| e.mode == EvaluationMode::Loose);
+        let found = collect(&document, loose);
+        let mut sources: Vec<String> = found.expressions.iter().map(|f| f.source.clone()).collect();
+        if loose {
+            // A loose string that is not valid jq is a literal; keep only the candidates that compile.
+            let ok: Vec<String> = found
+                .candidates
+                .iter()
+                .filter(|c| {
+                    Program::compile(std::slice::from_ref(&c.source), &found.locals).is_ok()
+                })
+                .map(|c| c.source.clone())
+                .collect();
+            sources.extend(ok);
+        }
+        let program = Program::compile(&sources, &found.locals).map_err(|errors| {
+            errors
+                .into_iter()
+                .map(|e| Problem {
+                    pointer: found
+                        .expressions
+                        .get(e.index)
+                        .map(|f| f.pointer.clone())
+                        .unwrap_or_default(),
+                    message: format!(
+                        "invalid runtime expression `{}`: {}",
+                        sources[e.index], e.message
+                    ),
+                })
+                .collect::<Vec<_>>()
+        })?;
+        let uses = |arg: &str| sources.iter().any(|s| s.contains(arg));
+        Ok(Definition {
+            uses_task: uses("$task"),
+            uses_workflow: uses("$workflow"),
+            mode: if loose { Mode::Loose } else { Mode::Strict },
+            workflow,
+            document,
+            program,
+            schemas: RefCell::default(),
+        })
+    }
+
+    /// The JSON Schema validator for an inline schema document, compiled once per pointer.
+    pub(crate) fn schema(
+        &self,
+        pointer: &str,
+        schema: &Value,
+    ) -> Result<Rc<jsonschema::Validator>, String> {
+        if let Some(v) = self.schemas.borrow().get(pointer) {
+            return Ok(v.clone());
+        }
+        let validator = Rc::new(
+            jsonschema::validator_for(schema)
+                .map_err(|e| format!("invalid schema at {pointer}: {e}"))?,
+        );
+        self.schemas
+            .borrow_mut()
+            .insert(pointer.to_string(), validator.clone());
+        Ok(validator)
+    }
+
+    /// `namespace/name:version`, used in logs and lifecycle events.
+    pub fn qualified_name(&self) -> String {
+        let d = &self.workflow.document;
+        format!("{}.{}:{}", d.name, d.namespace, d.version)
+    }
+}

@@ -1,0 +1,132 @@
+//! What every task of an instance can reach: the definition, the shared state, the fixed
+//! arguments, and helpers that turn expression failures into the spec's errors.
+
+use super::command::Effect;
+use super::definition::Definition;
+use super::executor::{EffectFuture, SharedRef, perform};
+use crate::dsl::model::Duration;
+use crate::error::Error;
+use crate::expr::{Args, Val, template, value};
+use serde_json::Value;
+use std::rc::Rc;
+
+/// Variables bound by enclosing `for`, `catch` and `foreach`, innermost last.
+pub(crate) type Locals = Vec<(Rc<str>, Val)>;
+
+pub(crate) struct Env {
+    pub def: Rc<Definition>,
+    pub shared: SharedRef,
+    pub workflow: Val,
+    pub secrets: Val,
+    pub runtime: Val,
+    /// The instance's qualified name in lifecycle events.
+    pub name: String,
+}
+
+impl Env {
+    pub fn now(&self) -> i64 {
+        self.shared.borrow().now
+    }
+
+    pub fn args(&self, input: &Val, task: Val, locals: &Locals) -> Args {
+        Args {
+            context: self.shared.borrow().context.clone(),
+            input: input.clone(),
+            output: Val::Null,
+            secrets: self.secrets.clone(),
+            task,
+            workflow: self.workflow.clone(),
+            runtime: self.runtime.clone(),
+            authorization: Val::Null,
+            locals: locals.clone(),
+        }
+    }
+
+    /// Evaluates a field the spec reads as an expression even when bare.
+    pub fn bare(&self, text: &str, input: &Val, args: &Args) -> Result<Val, Error> {
+        template::eval_bare(&self.def.program, text, input, args).map_err(Error::expression)
+    }
+
+    /// Evaluates a bare condition; it must produce a boolean (null counts as false).
+    pub fn condition(&self, text: &str, input: &Val, args: &Args) -> Result<bool, Error> {
+        match self.bare(text, input, args)? {
+            Val::Bool(b) => Ok(b),
+            Val::Null => Ok(false),
+            other => Err(Error::expression(format!(
+                "`{text}` must produce a boolean, not {other}"
+            ))),
+        }
+    }
+
+    /// Evaluates a template (strings in `${ }` are expressions).
+    pub fn template(&self, t: &Value, input: &Val, args: &Args) -> Result<Val, Error> {
+        template::eval(&self.def.program, t, input, args, self.def.mode).map_err(Error::expression)
+    }
+
+    /// Evaluates a string that may be an expression and must produce a string.
+    pub fn string(&self, text: &str, input: &Val, args: &Args) -> Result<String, Error> {
+        let v =
+            template::eval_str(&self.def.program, text, input, args).map_err(Error::expression)?;
+        match value::as_str(&v) {
+            Some(s) => Ok(s.into_owned()),
+            None => Ok(value::to_json(&v).to_string()),
+        }
+    }
+
+    /// Resolves a duration in any of its three forms.
+    pub fn duration(
+        &self,
+        d: &Duration,
+        input: &Val,
+        args: &Args,
+    ) -> Result<std::time::Duration, Error> {
+        match d {
+            Duration::Inline(units) => Ok(units.to_std()),
+            Duration::Iso(_, d) => Ok(*d),
+            Duration::Expr(e) => {
+                let v = self.bare(e, input, args)?;
+                if let Some(text) = value::as_str(&v) {
+                    return crate::dsl::model::duration::parse_iso8601(&text)
+                        .map_err(Error::expression);
+                }
+                serde_json::from_value::<crate::dsl::model::duration::Units>(value::to_json(&v))
+                    .map(|u| u.to_std())
+                    .map_err(|_| {
+                        Error::expression(format!("`{e}` must produce an ISO 8601 duration"))
+                    })
+            }
+        }
+    }
+
+    /// A timer that fires `after` from now.
+    pub fn timer(&self, after: std::time::Duration, task: &str) -> EffectFuture {
+        let at = self
+            .now()
+            .saturating_add(after.as_millis().min(i64::MAX as u128) as i64);
+        perform(
+            &self.shared,
+            Effect::Timer {
+                at,
+                task: task.to_string(),
+            },
+        )
+    }
+
+    pub fn notify(&self, kind: &str, data: Value) {
+        self.shared.borrow_mut().notify(kind, data);
+    }
+}
+
+/// `{iso8601, epoch: {seconds, milliseconds}}` for a time in milliseconds since the epoch.
+pub(crate) fn timestamp(ms: i64) -> Value {
+    serde_json::json!({
+        "iso8601": iso8601(ms),
+        "epoch": {"seconds": ms.div_euclid(1000), "milliseconds": ms},
+    })
+}
+
+pub(crate) fn iso8601(ms: i64) -> String {
+    jiff::Timestamp::from_millisecond(ms)
+        .map(|t| t.to_string())
+        .unwrap_or_default()
+}

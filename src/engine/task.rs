@@ -1,0 +1,236 @@
+//! One task from start to end: `if`, input, the task itself (under its timeout), output,
+//! export, and the lifecycle notifications. Each task kind lives in its own file below.
+
+mod call;
+mod do_;
+mod emit;
+mod for_;
+mod fork;
+mod listen;
+mod raise;
+mod run;
+mod set;
+mod switch;
+mod try_;
+mod wait;
+
+use super::data_flow;
+use super::env::{Env, Locals};
+use super::executor::Boxed;
+use crate::dsl::model::{Task, TaskKind, Then, TimeoutRef};
+use crate::error::Error;
+use crate::expr::{Val, from_json, to_json, value};
+use serde_json::json;
+
+pub(crate) struct Outcome {
+    pub output: Val,
+    pub then: Then,
+    /// A nested task ended the workflow (`then: end`).
+    pub ended: bool,
+}
+
+/// Where a task runs: its JSON pointer and the variables in scope.
+pub(crate) struct At<'a> {
+    pub pointer: &'a str,
+    pub locals: &'a Locals,
+}
+
+pub(crate) fn run<'a>(
+    env: &'a Env,
+    name: &'a str,
+    task: &'a Task,
+    pointer: String,
+    raw: Val,
+    locals: &'a Locals,
+) -> Boxed<'a, Result<Outcome, Error>> {
+    Box::pin(async move {
+        let base = &task.base;
+        let started = env.now();
+        let descriptor = if env.def.uses_task {
+            describe(name, task, &pointer, &raw, started)
+        } else {
+            Val::Null
+        };
+        let args = env.args(&Val::Null, descriptor.clone(), locals);
+        if let Some(cond) = &base.if_ {
+            if !env
+                .condition(cond, &raw, &args)
+                .map_err(|e| e.at(&pointer))?
+            {
+                return Ok(Outcome {
+                    output: raw,
+                    then: Then::Continue,
+                    ended: false,
+                });
+            }
+        }
+        let mut guard = Guard::start(env, &pointer);
+        let body = body(env, task, &pointer, raw, descriptor, locals);
+        let result = match &base.timeout {
+            None => body.await,
+            Some(t) => {
+                let after = match t {
+                    TimeoutRef::Inline(t) => Some(&t.after),
+                    TimeoutRef::Named(n) => env
+                        .def
+                        .workflow
+                        .use_
+                        .as_ref()
+                        .and_then(|u| u.timeouts.get(n))
+                        .map(|t| &t.after),
+                };
+                match after {
+                    None => Err(Error::configuration(
+                        "the task's timeout names no entry of use.timeouts",
+                    )),
+                    Some(after) => {
+                        let limit = env.duration(after, &Val::Null, &args)?;
+                        let timer = env.timer(limit, &pointer);
+                        let error =
+                            Error::timeout(format!("the task did not end within {limit:?}"));
+                        super::executor::before(body, timer, error).await
+                    }
+                }
+            }
+        };
+        match result {
+            Ok((output, ended, directive)) => {
+                guard.completed(&output);
+                let then = directive
+                    .or_else(|| base.then.clone())
+                    .unwrap_or(Then::Continue);
+                Ok(Outcome {
+                    output,
+                    then,
+                    ended,
+                })
+            }
+            Err(e) => {
+                let e = e.at(&pointer);
+                guard.faulted(&e);
+                Err(e)
+            }
+        }
+    })
+}
+
+/// Input, the task itself, output and export.
+fn body<'a>(
+    env: &'a Env,
+    task: &'a Task,
+    pointer: &'a str,
+    raw: Val,
+    descriptor: Val,
+    locals: &'a Locals,
+) -> Boxed<'a, Result<(Val, bool, Option<Then>), Error>> {
+    Box::pin(async move {
+        let base = &task.base;
+        let args = env.args(&Val::Null, descriptor, locals);
+        let input = data_flow::input(env, base.input.as_ref(), pointer, raw, &args)?;
+        let mut args = args;
+        args.input = input.clone();
+        let at = At { pointer, locals };
+        let (out, directive) = kind(env, &task.kind, &at, input, &mut args).await?;
+        let ended = env.shared.borrow().ended;
+        let output = data_flow::output(env, base.output.as_ref(), pointer, out, &args)?;
+        data_flow::export(env, base.export.as_ref(), pointer, &output, &args)?;
+        Ok((output, ended, directive))
+    })
+}
+
+/// Runs the task itself; only `switch` decides a flow directive of its own.
+async fn kind(
+    env: &Env,
+    kind: &TaskKind,
+    at: &At<'_>,
+    input: Val,
+    args: &mut crate::expr::Args,
+) -> Result<(Val, Option<Then>), Error> {
+    let output = match kind {
+        TaskKind::Switch(t) => {
+            return switch::run(env, t, input, args).map(|(v, then)| (v, Some(then)));
+        }
+        TaskKind::Call(t) => call::run(env, t, at, input, args).await,
+        TaskKind::Do(t) => do_::run(env, t, at, input).await,
+        TaskKind::Emit(t) => emit::run(env, t, at, input, args).await,
+        TaskKind::For(t) => for_::run(env, t, at, input, args).await,
+        TaskKind::Fork(t) => fork::run(env, t, at, input).await,
+        TaskKind::Listen(t) => listen::run(env, t, at, input, args).await,
+        TaskKind::Raise(t) => raise::run(env, t, at, input, args),
+        TaskKind::Run(t) => run::run(env, t, at, input, args).await,
+        TaskKind::Set(t) => set::run(env, t, input, args),
+        TaskKind::Try(t) => try_::run(env, t, at, input, args).await,
+        TaskKind::Wait(t) => wait::run(env, t, at, input, args).await,
+    };
+    output.map(|v| (v, None))
+}
+
+/// `$task`: the task's name, reference, definition, raw input and start time.
+fn describe(name: &str, task: &Task, pointer: &str, raw: &Val, started: i64) -> Val {
+    let definition = serde_json::to_value(task).unwrap_or_default();
+    let mut d = value::object([
+        ("name", value::string(name)),
+        ("reference", value::string(pointer)),
+        ("definition", from_json(&definition)),
+        ("input", raw.clone()),
+    ]);
+    if let Val::Obj(m) = &mut d {
+        std::rc::Rc::make_mut(m).insert(
+            value::string("startedAt"),
+            from_json(&super::env::timestamp(started)),
+        );
+    }
+    d
+}
+
+/// Notifies a task's lifecycle; a task dropped before it ends (a lost race, a timeout, a
+/// cancelled instance) is notified as cancelled.
+struct Guard<'a> {
+    env: &'a Env,
+    pointer: &'a str,
+    open: bool,
+}
+
+impl<'a> Guard<'a> {
+    fn start(env: &'a Env, pointer: &'a str) -> Self {
+        let now = env::iso(env);
+        env.notify(
+            "task.created",
+            json!({"workflow": env.name, "task": pointer, "createdAt": now}),
+        );
+        env.notify(
+            "task.started",
+            json!({"workflow": env.name, "task": pointer, "startedAt": now}),
+        );
+        Guard {
+            env,
+            pointer,
+            open: true,
+        }
+    }
+    fn completed(&mut self, output: &Val) {
+        self.open = false;
+        let data = json!({"workflow": self.env.name, "task": self.pointer, "completedAt": env::iso(self.env), "output": to_json(output)});
+        self.env.notify("task.completed", data);
+    }
+    fn faulted(&mut self, error: &Error) {
+        self.open = false;
+        let data = json!({"workflow": self.env.name, "task": self.pointer, "faultedAt": env::iso(self.env), "error": error});
+        self.env.notify("task.faulted", data);
+    }
+}
+
+impl Drop for Guard<'_> {
+    fn drop(&mut self) {
+        if self.open {
+            let data = json!({"workflow": self.env.name, "task": self.pointer, "cancelledAt": env::iso(self.env)});
+            self.env.notify("task.cancelled", data);
+        }
+    }
+}
+
+mod env {
+    pub(super) fn iso(env: &super::Env) -> String {
+        super::super::env::iso8601(env.now())
+    }
+}

@@ -1,0 +1,14 @@
+//! nagare (流れ): a runtime for the CNCF Serverless Workflow DSL 1.0.x.
+//!
+//! The layers, from the document to the side effects:
+//! [`dsl`] (document model, loading, validation) → [`expr`] (runtime expressions on jaq) →
+//! [`engine`] (the sans-IO interpreter) → [`runtime`] (drives instances, executes commands) →
+//! [`functions`] (the side effects: HTTP, OpenAPI, processes).
+
+pub mod dsl;
+pub mod engine;
+pub mod error;
+pub mod expr;
+pub mod functions;
+pub mod runtime;
+pub mod workflow;

@@ -1,0 +1,211 @@
+//! The `nagare` command line: `validate` and `run` (the service commands come later).
+
+use clap::{Parser, Subcommand};
+use nagare::runtime::local::{self, Options};
+use nagare::{engine::Status, functions::http, workflow};
+use serde_json::{Value, json};
+use std::process::ExitCode;
+use std::rc::Rc;
+
+#[derive(Parser)]
+#[command(
+    name = "nagare",
+    version,
+    about = "A runtime for the CNCF Serverless Workflow DSL 1.0"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Checks workflow files; prints `FILE:LINE:COLUMN: message (at /pointer)` per problem.
+    Validate {
+        #[arg(required = true)]
+        files: Vec<String>,
+    },
+    /// Runs a workflow in-process to its end; prints its output (or its error on stderr).
+    Run {
+        file: String,
+        /// The input: JSON text, or @FILE to read JSON or YAML from a file.
+        #[arg(long, default_value = "{}")]
+        input: String,
+        /// Print the lifecycle CloudEvents as JSON lines on stderr.
+        #[arg(long)]
+        events: bool,
+        /// A JSON or YAML file of secrets (an object by secret name) for `$secrets`.
+        #[arg(long, env = "NAGARE_SECRETS_FILE")]
+        secrets: Option<String>,
+        /// Map hosts to other base URLs: `host=http://127.0.0.1:8080,...` (also NAGARE_HOST_MAP).
+        #[arg(long, env = "NAGARE_HOST_MAP")]
+        host_map: Option<String>,
+    },
+}
+
+fn main() -> ExitCode {
+    match Cli::parse().command {
+        Command::Validate { files } => validate(&files),
+        Command::Run {
+            file,
+            input,
+            events,
+            secrets,
+            host_map,
+        } => run(&file, &input, events, secrets, host_map),
+    }
+}
+
+fn read(file: &str) -> Result<String, String> {
+    std::fs::read_to_string(file)
+        .map_err(|e| format!("{file}:1:1: cannot read the file: {e} (at /)"))
+}
+
+fn validate(files: &[String]) -> ExitCode {
+    let mut failed = false;
+    for file in files {
+        let problems = match read(file) {
+            Err(e) => vec![e],
+            Ok(text) => match workflow::load(file, &text) {
+                Ok(_) => Vec::new(),
+                Err(ds) => ds.iter().map(ToString::to_string).collect(),
+            },
+        };
+        for p in &problems {
+            eprintln!("{p}");
+        }
+        failed |= !problems.is_empty();
+    }
+    if failed {
+        ExitCode::from(2)
+    } else {
+        ExitCode::SUCCESS
+    }
+}
+
+fn run(
+    file: &str,
+    input: &str,
+    events: bool,
+    secrets: Option<String>,
+    host_map: Option<String>,
+) -> ExitCode {
+    let definition = match read(file).map_err(|e| vec![e]).and_then(|text| {
+        workflow::load(file, &text).map_err(|ds| ds.iter().map(ToString::to_string).collect())
+    }) {
+        Ok(d) => Rc::new(d),
+        Err(problems) => {
+            problems.iter().for_each(|p| eprintln!("{p}"));
+            return ExitCode::from(2);
+        }
+    };
+    let input = match data_argument(input, "--input") {
+        Ok(v) => v,
+        Err(e) => {
+            eprintln!("{e}");
+            return ExitCode::from(2);
+        }
+    };
+    let declared = definition
+        .workflow
+        .use_
+        .as_ref()
+        .map(|u| u.secrets.clone())
+        .unwrap_or_default();
+    let secrets = match secrets_for(&declared, secrets.as_deref()) {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("{e}");
+            return ExitCode::from(2);
+        }
+    };
+    let mut config = http::Config::from_env();
+    if let Some(map) = host_map {
+        config.host_map = http::Config::parse_host_map(&map);
+    }
+    let source = format!("nagare/{}", definition.qualified_name());
+    let on_notify: Option<Box<dyn Fn(&str, &Value)>> = events.then(|| {
+        Box::new(move |kind: &str, data: &Value| {
+            let event = json!({
+                "specversion": "1.0",
+                "id": uuid::Uuid::new_v4().to_string(),
+                "source": source,
+                "type": kind,
+                "time": jiff::Timestamp::now().to_string(),
+                "datacontenttype": "application/json",
+                "data": data,
+            });
+            eprintln!("{event}");
+        }) as Box<dyn Fn(&str, &Value)>
+    });
+    let options = Options {
+        http: http::Client::new(config),
+        secrets,
+        on_notify,
+    };
+    let runtime = match tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("cannot start the runtime: {e}");
+            return ExitCode::from(1);
+        }
+    };
+    let id = uuid::Uuid::new_v4().to_string();
+    let outcome = runtime.block_on(local::run(definition, &id, input, &options));
+    match outcome.status {
+        Status::Completed => {
+            println!("{}", outcome.output.unwrap_or(Value::Null));
+            ExitCode::SUCCESS
+        }
+        _ => {
+            let error = outcome
+                .error
+                .map(|e| json!(e))
+                .unwrap_or(json!({"status": outcome.status}));
+            eprintln!("{error}");
+            ExitCode::from(1)
+        }
+    }
+}
+
+/// JSON text, or `@FILE` holding JSON or YAML.
+fn data_argument(arg: &str, what: &str) -> Result<Value, String> {
+    match arg.strip_prefix('@') {
+        Some(path) => {
+            let text = std::fs::read_to_string(path)
+                .map_err(|e| format!("{path}:1:1: cannot read {what}: {e} (at /)"))?;
+            nagare::dsl::load::parse(path, &text)
+                .map(|d| d.value)
+                .map_err(|d| d.to_string())
+        }
+        None => serde_json::from_str(arg)
+            .map_err(|e| format!("{what}:{}:{}: not JSON: {e} (at /)", e.line(), e.column())),
+    }
+}
+
+/// `$secrets`: the declared secrets, from the secrets file or else the environment
+/// (`NAGARE_SECRET_<NAME>`, JSON or plain text). Undeclared secrets are never exposed.
+fn secrets_for(declared: &[String], file: Option<&str>) -> Result<Value, String> {
+    let from_file = match file {
+        Some(f) => data_argument(&format!("@{f}"), "the secrets file")?,
+        None => json!({}),
+    };
+    let mut out = serde_json::Map::new();
+    for name in declared {
+        if let Some(v) = from_file.get(name) {
+            out.insert(name.clone(), v.clone());
+        } else if let Ok(text) = std::env::var(format!(
+            "NAGARE_SECRET_{}",
+            name.to_uppercase().replace('-', "_")
+        )) {
+            out.insert(
+                name.clone(),
+                serde_json::from_str(&text).unwrap_or(Value::String(text)),
+            );
+        }
+    }
+    Ok(Value::Object(out))
+}

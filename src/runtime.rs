@@ -1,0 +1,5 @@
+//! Drives instances: executes the engine's commands (calls, timers, emitted events) and feeds
+//! the results back. `local` runs one instance in-process to its end (`nagare run`).
+
+pub mod effect;
+pub mod local;

@@ -1,0 +1,155 @@
+//! Runs one instance in-process to its end: what `nagare run` and the conformance runner use.
+//! Effects run concurrently on the current tokio runtime; their results come back through a
+//! channel and are fed to the engine one at a time.
+
+use super::effect::{now_ms, perform};
+use crate::engine::instance::Start;
+use crate::engine::{Command, Definition, Event, Instance, Status};
+use crate::error::Error;
+use crate::functions::http;
+use serde::Serialize;
+use serde_json::Value;
+use std::collections::HashMap;
+use std::rc::Rc;
+
+pub struct Options {
+    pub http: http::Client,
+    /// `$secrets`.
+    pub secrets: Value,
+    /// Called with every lifecycle notification (type, data) as it happens.
+    pub on_notify: Option<Box<dyn Fn(&str, &Value)>>,
+}
+
+/// What happened to one task.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct TaskRecord {
+    /// The task's JSON pointer.
+    pub reference: String,
+    pub name: String,
+    pub status: Status,
+    pub output: Option<Value>,
+    pub error: Option<Error>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Outcome {
+    pub status: Status,
+    pub output: Option<Value>,
+    pub error: Option<Error>,
+    /// Tasks in the order they started.
+    pub tasks: Vec<TaskRecord>,
+    /// CloudEvents emitted by `emit` tasks.
+    pub emitted: Vec<Value>,
+}
+
+/// Runs `definition` on `input` to its end.
+pub async fn run(definition: Rc<Definition>, id: &str, input: Value, options: &Options) -> Outcome {
+    let start = Start {
+        id: id.to_string(),
+        input,
+        secrets: options.secrets.clone(),
+        now: now_ms(),
+    };
+    let (mut instance, commands) = Instance::start(definition, start);
+    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
+    let mut running: HashMap<u64, tokio::task::AbortHandle> = HashMap::new();
+    let mut outcome = Outcome {
+        status: Status::Running,
+        output: None,
+        error: None,
+        tasks: Vec::new(),
+        emitted: Vec::new(),
+    };
+    let mut queue = commands;
+    loop {
+        for command in queue.drain(..) {
+            match command {
+                Command::Perform { id, effect } => {
+                    if let crate::engine::Effect::Emit { event, .. } = &effect {
+                        outcome.emitted.push(event.clone());
+                    }
+                    let client = options.http.clone();
+                    let tx = tx.clone();
+                    let handle = tokio::task::spawn(async move {
+                        let result = perform(&client, effect).await;
+                        let _ = tx.send((id, result));
+                    });
+                    running.insert(id, handle.abort_handle());
+                }
+                Command::Cancel { id } => {
+                    if let Some(h) = running.remove(&id) {
+                        h.abort();
+                    }
+                }
+                Command::Notify { kind, data } => {
+                    record(&mut outcome.tasks, &kind, &data);
+                    if let Some(f) = &options.on_notify {
+                        f(&kind, &data);
+                    }
+                }
+                Command::Complete { output } => outcome.output = Some(output),
+                Command::Fault { error } => outcome.error = Some(error),
+            }
+        }
+        if matches!(
+            instance.status(),
+            Status::Completed | Status::Faulted | Status::Cancelled
+        ) {
+            outcome.status = instance.status();
+            for (_, h) in running.drain() {
+                h.abort();
+            }
+            return outcome;
+        }
+        let Some((id, result)) = rx.recv().await else {
+            outcome.status = Status::Faulted;
+            outcome.error = Some(Error::runtime(
+                "the instance waits for nothing (internal error)",
+            ));
+            return outcome;
+        };
+        running.remove(&id);
+        queue = instance.step(Event::Done { id, result }, now_ms());
+    }
+}
+
+/// Keeps the task history from the task lifecycle notifications.
+fn record(tasks: &mut Vec<TaskRecord>, kind: &str, data: &Value) {
+    let Some(reference) = data.get("task").and_then(Value::as_str) else {
+        return;
+    };
+    let status = match kind {
+        "io.serverlessworkflow.task.started.v1" => Status::Running,
+        "io.serverlessworkflow.task.completed.v1" => Status::Completed,
+        "io.serverlessworkflow.task.faulted.v1" => Status::Faulted,
+        "io.serverlessworkflow.task.cancelled.v1" => Status::Cancelled,
+        _ => return,
+    };
+    if status == Status::Running {
+        let name = reference
+            .rsplit('/')
+            .next()
+            .unwrap_or_default()
+            .replace("~1", "/")
+            .replace("~0", "~");
+        tasks.push(TaskRecord {
+            reference: reference.to_string(),
+            name,
+            status,
+            output: None,
+            error: None,
+        });
+        return;
+    }
+    if let Some(t) = tasks
+        .iter_mut()
+        .rev()
+        .find(|t| t.reference == reference && t.status == Status::Running)
+    {
+        t.status = status;
+        t.output = data.get("output").cloned();
+        t.error = data
+            .get("error")
+            .and_then(|e| serde_json::from_value(e.clone()).ok());
+    }
+}
