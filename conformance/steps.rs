@@ -19,16 +19,33 @@ pub struct Scenario {
     pub host_map: Vec<(String, String)>,
 }
 
-fn docstring(step: &Step) -> &str {
-    step.docstring
+/// The step's docstring without the indentation it has in the feature file.
+fn docstring(step: &Step) -> String {
+    let text = step
+        .docstring
         .as_deref()
-        .expect("this step needs a docstring")
+        .expect("this step needs a docstring");
+    // The parser keeps the media type of `"""yaml` as the first line.
+    let text = match text.split_once('\n') {
+        Some((first, rest)) if matches!(first.trim(), "yaml" | "json") => rest,
+        _ => text,
+    };
+    let indent = text
+        .lines()
+        .filter(|l| !l.trim().is_empty())
+        .map(|l| l.len() - l.trim_start().len())
+        .min()
+        .unwrap_or(0);
+    text.lines()
+        .map(|l| l.get(indent..).unwrap_or(""))
+        .collect::<Vec<_>>()
+        .join("\n")
 }
 
 fn yaml(text: &str) -> Value {
     match nagare::dsl::load::parse("docstring", text) {
         Ok(d) => d.value,
-        Err(e) => panic!("the step's YAML does not parse: {e}"),
+        Err(e) => panic!("the step YAML does not parse: {e}\n{text:?}"),
     }
 }
 
@@ -108,12 +125,12 @@ fn subset(expected: &Value, actual: &Value) -> bool {
 
 #[given(regex = r"^a workflow with definition:$")]
 fn definition(s: &mut Scenario, step: &Step) {
-    s.definition = docstring(step).to_string();
+    s.definition = docstring(step);
 }
 
 #[given(regex = r"^(?:given )?the workflow input is:$")]
 fn input(s: &mut Scenario, step: &Step) {
-    s.input = Some(yaml(docstring(step)));
+    s.input = Some(yaml(&docstring(step)));
 }
 
 #[when(regex = r"^the workflow is executed$")]
@@ -160,7 +177,7 @@ fn completes(s: &mut Scenario) {
 
 #[then(regex = r"^the workflow should complete with output:$")]
 fn completes_with(s: &mut Scenario, step: &Step) {
-    let expected = yaml(docstring(step));
+    let expected = yaml(&docstring(step));
     let output = s.output();
     assert!(same(output, &expected), "output {output} is not {expected}");
 }
@@ -174,7 +191,7 @@ fn faults(s: &mut Scenario) {
 #[then(regex = r"^the workflow should fault with error:$")]
 fn faults_with(s: &mut Scenario, step: &Step) {
     faults(s);
-    let expected = yaml(docstring(step));
+    let expected = yaml(&docstring(step));
     let actual = serde_json::to_value(
         s.outcome()
             .error
@@ -206,7 +223,7 @@ fn has_properties(s: &mut Scenario, list: String) {
 
 #[then(regex = r"^the workflow output should have a '(.+)' property with value:$")]
 fn has_property_value(s: &mut Scenario, path: String, step: &Step) {
-    let expected = yaml(docstring(step));
+    let expected = yaml(&docstring(step));
     let output = s.output();
     let actual = property(output, &path)
         .unwrap_or_else(|| panic!("output {output} has no property '{path}'"));
@@ -267,7 +284,7 @@ fn task_ends(s: &mut Scenario, task: String, how: String) {
 
 #[then(regex = r"^(\S+) should complete with output:$")]
 fn task_output(s: &mut Scenario, task: String, step: &Step) {
-    let expected = yaml(docstring(step));
+    let expected = yaml(&docstring(step));
     let t = s.task(&task);
     assert_eq!(t.status, Status::Completed);
     let actual = t.output.as_ref().expect("a completed task has an output");
@@ -279,7 +296,7 @@ fn task_output(s: &mut Scenario, task: String, step: &Step) {
 
 #[then(regex = r"^(\S+) should fault with error:$")]
 fn task_error(s: &mut Scenario, task: String, step: &Step) {
-    let expected = yaml(docstring(step));
+    let expected = yaml(&docstring(step));
     let t = s.task(&task);
     assert_eq!(t.status, Status::Faulted);
     let actual =

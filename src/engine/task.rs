@@ -148,7 +148,7 @@ async fn kind(
 ) -> Result<(Val, Option<Then>), Error> {
     let output = match kind {
         TaskKind::Switch(t) => {
-            return switch::run(env, t, input, args).map(|(v, then)| (v, Some(then)));
+            return switch::run(env, t, input, args);
         }
         TaskKind::Call(t) => call::run(env, t, at, input, args).await,
         TaskKind::Do(t) => do_::run(env, t, at, input).await,

@@ -1,5 +1,5 @@
 //! `switch`: the first case whose `when` holds (or that has none) decides the flow directive.
-//! The output is the input. A switch with no matching case continues.
+//! The output is the input. When no case matches, the switch task's own `then` applies.
 
 use super::Env;
 use crate::dsl::model::Then;
@@ -12,15 +12,15 @@ pub(super) fn run(
     task: &SwitchTask,
     input: Val,
     args: &Args,
-) -> Result<(Val, Then), Error> {
+) -> Result<(Val, Option<Then>), Error> {
     for case in &task.switch {
         let matched = match &case.when {
             None => true,
             Some(when) => env.condition(when, &input, args)?,
         };
         if matched {
-            return Ok((input, case.then.clone()));
+            return Ok((input, Some(case.then.clone())));
         }
     }
-    Ok((input, Then::Continue))
+    Ok((input, None))
 }

@@ -61,7 +61,7 @@ impl<'a> Scheme<'a> {
             .as_object()
             .ok_or_else(|| Error::configuration("an authentication policy must be an object"))?;
         let settings = |name: &str| -> Result<&'a Map<String, Value>, Error> {
-            fields[name].as_object().ok_or_else(|| {
+            fields.get(name).and_then(Value::as_object).ok_or_else(|| {
                 Error::configuration(format!("'{name}' authentication must be an object"))
             })
         };
@@ -145,6 +145,8 @@ pub(super) fn bearer(token: &str) -> Result<HeaderValue, Error> {
 }
 
 /// The first `Digest` challenge among the `WWW-Authenticate` headers, without its scheme.
+/// Only visible-ASCII values pass `to_str`, which `digest_auth`'s parser needs: it slices by
+/// character index.
 fn digest_challenge(headers: &HeaderMap) -> Option<&str> {
     headers.get_all(WWW_AUTHENTICATE).iter().find_map(|value| {
         let value = value.to_str().ok()?.trim_start();

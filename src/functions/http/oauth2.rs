@@ -136,6 +136,14 @@ async fn fetch_token(
         .and_then(|r| r.get("encoding"))
         .and_then(Value::as_str)
         .unwrap_or("application/x-www-form-urlencoded");
+    if !matches!(
+        encoding,
+        "application/x-www-form-urlencoded" | "application/json"
+    ) {
+        return Err(Error::configuration(format!(
+            "{scheme} request encoding '{encoding}' is not supported"
+        )));
+    }
     let body: Map<String, Value> = params
         .into_iter()
         .map(|(k, v)| (k, Value::String(v)))
@@ -162,8 +170,20 @@ async fn fetch_token(
         })?;
     let renew_at = answer
         .get("expires_in")
-        .and_then(|v| v.as_u64().or_else(|| v.as_str()?.parse().ok()))
-        .map(|secs| Instant::now() + Duration::from_secs(secs).saturating_sub(RENEW_BEFORE));
+        .and_then(|v| {
+            let float = || {
+                v.as_f64()
+                    .filter(|f| *f >= 0.0 && f.is_finite())
+                    .map(|f| f as u64)
+            };
+            v.as_u64()
+                .or_else(float)
+                .or_else(|| v.as_str()?.parse().ok())
+        })
+        // A lifetime too long for the clock is as good as none.
+        .and_then(|secs| {
+            Instant::now().checked_add(Duration::from_secs(secs).saturating_sub(RENEW_BEFORE))
+        });
     Ok(Token {
         access: access.to_string(),
         renew_at,
