@@ -172,7 +172,8 @@ impl Checker<'_> {
                     a.authentication.as_ref(),
                     &format!("{at}/with/authentication"),
                 ),
-                Call::Function { name, .. } if !name.contains('@') => {
+                // `name@catalog` and function URIs are resolved at run time.
+                Call::Function { name, .. } if !name.contains('@') && !name.contains("://") => {
                     if !self.has(|u| u.functions.get(name)) {
                         self.problems.push((
                             format!("{at}/call"),

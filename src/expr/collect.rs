@@ -81,9 +81,7 @@ fn walk(value: &Value, path: &mut Vec<String>, data: bool, loose: bool, out: &mu
             }
         }
         Value::Object(map) => {
-            if !data {
-                locals(path, map, out);
-            }
+            locals(path, map, out);
             for (key, item) in map {
                 // JSON Schema documents are not evaluated.
                 if !data && key == "document" && path.last().is_some_and(|p| p == "schema") {
@@ -97,8 +95,10 @@ fn walk(value: &Value, path: &mut Vec<String>, data: bool, loose: bool, out: &mu
                 {
                     continue;
                 }
+                // The `with` of an AsyncAPI call holds DSL structure (a subscription's `foreach`).
+                let asyncapi = key == "with" && map.get("call").and_then(Value::as_str) == Some("asyncapi");
                 let enters_data = data
-                    || DATA.contains(&key.as_str())
+                    || (DATA.contains(&key.as_str()) && !asyncapi)
                     || (key == "input" && path.last().is_some_and(|p| p == "workflow"))
                     || (matches!(key.as_str(), "from" | "as") && item.is_object());
                 path.push(key.clone());
