@@ -315,7 +315,8 @@ impl Builder<'_> {
             // `---` alone or a file of comments: there is no document to speak of.
             return Err(self.error(Mark::START, "empty document"));
         }
-        let value = scalar_value(&text, style, tag.as_ref()).map_err(|m| self.error(mark, m))?;
+        let value =
+            scalar_value(&text, style, tag.as_ref()).map_err(|m| self.node_error(mark, m))?;
         if anchor > 0 {
             self.anchors.insert(
                 anchor,
@@ -333,7 +334,7 @@ impl Builder<'_> {
     fn alias(&mut self, anchor: usize, mark: Mark) -> Result<(), Diagnostic> {
         let Some(anchored) = self.anchors.get(&anchor) else {
             // yaml-rust2 rejects unknown names, so this is an alias inside its own anchor.
-            return Err(self.error(mark, "alias refers to a node that contains it"));
+            return Err(self.node_error(mark, "alias refers to a node that contains it"));
         };
         let (nodes, depth) = (anchored.nodes, anchored.depth);
         if self.awaits_key() {
@@ -345,7 +346,7 @@ impl Builder<'_> {
         }
         let value = anchored.value.clone();
         if self.stack.len() + depth > MAX_DEPTH {
-            return Err(self.error(
+            return Err(self.node_error(
                 mark,
                 format!("alias nests the document deeper than {MAX_DEPTH} levels"),
             ));
@@ -359,20 +360,10 @@ impl Builder<'_> {
             return Err(self.error(mark, "mapping keys must be scalars"));
         }
         if self.stack.len() >= MAX_DEPTH {
-            return Err(self.error(mark, format!("nesting deeper than {MAX_DEPTH} levels")));
+            return Err(self.node_error(mark, format!("nesting deeper than {MAX_DEPTH} levels")));
         }
         self.count(1, mark)?;
-        let segment = match self.stack.last() {
-            None => None,
-            Some(Frame {
-                kind: Kind::Sequence { items, .. },
-                ..
-            }) => Some(items.len().to_string()),
-            Some(Frame {
-                kind: Kind::Mapping { key, .. },
-                ..
-            }) => key.as_ref().map(|(key, _)| key.clone()),
-        };
+        let segment = self.child_segment();
         self.stack.push(Frame {
             segment,
             start: mark,
@@ -515,7 +506,9 @@ impl Builder<'_> {
         match tag.map(tag_name) {
             None => Ok(()),
             Some(name) if name == "!" || name == format!("!!{core}") => Ok(()),
-            Some(name) => Err(self.error(mark, format!("tag `{name}` cannot apply to {what}"))),
+            Some(name) => {
+                Err(self.node_error(mark, format!("tag `{name}` cannot apply to {what}")))
+            }
         }
     }
 
@@ -533,6 +526,25 @@ impl Builder<'_> {
         pointer
     }
 
+    /// The key or index the next node takes in the innermost container.
+    fn child_segment(&self) -> Option<String> {
+        match &self.stack.last()?.kind {
+            Kind::Sequence { items, .. } => Some(items.len().to_string()),
+            Kind::Mapping { key, .. } => key.as_ref().map(|(key, _)| key.clone()),
+        }
+    }
+
+    /// An error about the node being read, located at that node.
+    fn node_error(&self, mark: Mark, message: impl Into<String>) -> Diagnostic {
+        let mut diagnostic = self.error(mark, message);
+        if let Some(segment) = self.child_segment() {
+            diagnostic.pointer.push('/');
+            diagnostic.pointer.push_str(&escape(&segment));
+        }
+        diagnostic
+    }
+
+    /// An error located in the innermost container being built.
     fn error(&self, mark: Mark, message: impl Into<String>) -> Diagnostic {
         let (line, column) = mark.at;
         Diagnostic {
@@ -841,10 +853,15 @@ do:
         check(
             "a: [1, .inf]",
             Error(
-                "t.yaml:1:8: `.inf` is not a number JSON can represent (quote it to make it a string) (at /a)",
+                "t.yaml:1:8: `.inf` is not a number JSON can represent (quote it to make it a string) (at /a/1)",
             ),
         );
-        check("x: -.Inf", Error("t.yaml:1:4: `-.Inf` is not a number JSON can represent (quote it to make it a string) (at )".replace("(at )", "(at /)").as_str()));
+        check(
+            "x: -.Inf",
+            Error(
+                "t.yaml:1:4: `-.Inf` is not a number JSON can represent (quote it to make it a string) (at /x)",
+            ),
+        );
         check(
             ".NaN",
             Error(
@@ -866,19 +883,19 @@ do:
         check(text, Is(value, &[]));
         check(
             "a: !!int x",
-            Error("t.yaml:1:10: `x` is not a valid `!!int` (at /)"),
+            Error("t.yaml:1:10: `x` is not a valid `!!int` (at /a)"),
         );
         check(
             "a: !foo x",
-            Error("t.yaml:1:9: unsupported tag `!foo` (at /)"),
+            Error("t.yaml:1:9: unsupported tag `!foo` (at /a)"),
         );
         check(
             "a: !!binary aGk=",
-            Error("t.yaml:1:13: unsupported tag `!!binary` (at /)"),
+            Error("t.yaml:1:13: unsupported tag `!!binary` (at /a)"),
         );
         check(
             "a: !!seq {b: 1}",
-            Error("t.yaml:1:10: tag `!!seq` cannot apply to a mapping (at /)"),
+            Error("t.yaml:1:10: tag `!!seq` cannot apply to a mapping (at /a)"),
         );
     }
 
@@ -921,7 +938,7 @@ do:
         );
         check(
             "a: &a [*a]",
-            Error("t.yaml:1:8: alias refers to a node that contains it (at /a)"),
+            Error("t.yaml:1:8: alias refers to a node that contains it (at /a/0)"),
         );
         check(
             "a: &a [1]\n*a : 2\n",

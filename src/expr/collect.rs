@@ -96,7 +96,8 @@ fn walk(value: &Value, path: &mut Vec<String>, data: bool, loose: bool, out: &mu
                     continue;
                 }
                 // The `with` of an AsyncAPI call holds DSL structure (a subscription's `foreach`).
-                let asyncapi = key == "with" && map.get("call").and_then(Value::as_str) == Some("asyncapi");
+                let asyncapi =
+                    key == "with" && map.get("call").and_then(Value::as_str) == Some("asyncapi");
                 let enters_data = data
                     || (DATA.contains(&key.as_str()) && !asyncapi)
                     || (key == "input" && path.last().is_some_and(|p| p == "workflow"))

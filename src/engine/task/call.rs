@@ -105,11 +105,15 @@ async fn function(
         .as_ref()
         .and_then(|u| u.functions.get(name))
     else {
-        return Err(Error::configuration(if name.contains('@') || name.contains("://") {
-            format!("function `{name}` comes from a catalog or a URI; catalogs are not supported yet")
-        } else {
-            format!("no function named `{name}` in use.functions")
-        }));
+        return Err(Error::configuration(
+            if name.contains('@') || name.contains("://") {
+                format!(
+                    "function `{name}` comes from a catalog or a URI; catalogs are not supported yet"
+                )
+            } else {
+                format!("no function named `{name}` in use.functions")
+            },
+        ));
     };
     let arguments = env.template(&Value::Object(with.clone()), &input, args)?;
     let pointer = format!(

@@ -1,0 +1,288 @@
+//! Drives the sans-IO engine step by step from data files (`tests/engine/*.yaml`), with a
+//! simulated clock: no runtime, no sockets, no sleeps. Each file holds a workflow, its input,
+//! canned answers for its calls, and the expected effects, task order and output or error.
+//! Every case is also replayed from its recorded events and must give the same commands.
+
+use nagare::engine::instance::Start;
+use nagare::engine::{Command, Effect, Event, Instance};
+use serde::Deserialize;
+use serde_json::{Value, json};
+use std::rc::Rc;
+
+const T0: i64 = 1_700_000_000_000;
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Case {
+    workflow: Value,
+    #[serde(default)]
+    input: Value,
+    #[serde(default)]
+    secrets: Value,
+    /// Answers to the calls, in the order the calls are made.
+    #[serde(default)]
+    calls: Vec<Answer>,
+    /// Expected effect log (`call http GET uri`, `timer 2000`, `emit type`, `cancel timer`).
+    effects: Option<Vec<String>>,
+    /// Expected names of the tasks, in the order they started.
+    tasks: Option<Vec<String>>,
+    /// Tasks expected to be cancelled.
+    cancelled: Option<Vec<String>>,
+    output: Option<Value>,
+    /// Expected error (its fields must match).
+    error: Option<Value>,
+    /// Expected subset of a call's arguments, checked per call in order.
+    #[serde(default)]
+    arguments: Vec<Value>,
+}
+
+#[derive(Deserialize, Clone)]
+#[serde(deny_unknown_fields)]
+struct Answer {
+    #[serde(default)]
+    result: Value,
+    error: Option<nagare::error::Error>,
+    /// Milliseconds after the call is made.
+    #[serde(default)]
+    after: i64,
+}
+
+struct Pending {
+    id: u64,
+    due: i64,
+    result: Result<Value, nagare::error::Error>,
+    what: String,
+}
+
+#[derive(Default)]
+struct Run {
+    log: Vec<String>,
+    started: Vec<String>,
+    cancelled: Vec<String>,
+    arguments: Vec<Value>,
+    end: Option<Result<Value, nagare::error::Error>>,
+    events: Vec<(Event, i64)>,
+    commands: Vec<Command>,
+}
+
+fn drive(case: &Case, definition: Rc<nagare::engine::Definition>) -> Run {
+    let start = Start {
+        id: "test".into(),
+        input: case.input.clone(),
+        secrets: case.secrets.clone(),
+        now: T0,
+    };
+    let (mut instance, commands) = Instance::start(definition, start);
+    let mut run = Run::default();
+    let mut pending: Vec<Pending> = Vec::new();
+    let mut answers = case.calls.iter();
+    let mut now = T0;
+    let mut queue = commands;
+    for _ in 0..10_000 {
+        for c in queue.drain(..) {
+            run.commands.push(c.clone());
+            match c {
+                Command::Perform { id, effect } => match effect {
+                    Effect::Timer { at, .. } => {
+                        run.log.push(format!("timer {}", at - now));
+                        pending.push(Pending {
+                            id,
+                            due: at,
+                            result: Ok(Value::Null),
+                            what: "timer".into(),
+                        });
+                    }
+                    Effect::Emit { event, .. } => {
+                        run.log
+                            .push(format!("emit {}", event["type"].as_str().unwrap_or("?")));
+                        pending.push(Pending {
+                            id,
+                            due: now,
+                            result: Ok(event),
+                            what: "emit".into(),
+                        });
+                    }
+                    Effect::Call {
+                        function,
+                        arguments,
+                        ..
+                    } => {
+                        let target = arguments
+                            .get("uri")
+                            .or(arguments.get("operationId"))
+                            .and_then(Value::as_str)
+                            .unwrap_or("");
+                        let method = arguments
+                            .get("method")
+                            .and_then(Value::as_str)
+                            .map(|m| format!("{} ", m.to_uppercase()))
+                            .unwrap_or_default();
+                        run.log.push(format!("call {function} {method}{target}"));
+                        run.arguments.push(arguments);
+                        let answer = answers.next().cloned().unwrap_or_else(|| {
+                            panic!("no answer for call #{}", run.arguments.len())
+                        });
+                        let result = match answer.error {
+                            Some(e) => Err(e),
+                            None => Ok(answer.result),
+                        };
+                        pending.push(Pending {
+                            id,
+                            due: now + answer.after,
+                            result,
+                            what: "call".into(),
+                        });
+                    }
+                },
+                Command::Cancel { id } => {
+                    if let Some(i) = pending.iter().position(|p| p.id == id) {
+                        run.log.push(format!("cancel {}", pending.remove(i).what));
+                    }
+                }
+                Command::Notify { kind, data } => {
+                    let task = data["task"].as_str().unwrap_or_default();
+                    let name = task.rsplit('/').next().unwrap_or_default().to_string();
+                    match kind.as_str() {
+                        "io.serverlessworkflow.task.started.v1" => run.started.push(name),
+                        "io.serverlessworkflow.task.cancelled.v1" => run.cancelled.push(name),
+                        _ => {}
+                    }
+                }
+                Command::Complete { output } => run.end = Some(Ok(output)),
+                Command::Fault { error } => run.end = Some(Err(error)),
+            }
+        }
+        if run.end.is_some() {
+            return run;
+        }
+        pending.sort_by_key(|p| (p.due, p.id));
+        assert!(!pending.is_empty(), "the instance waits for nothing");
+        let next = pending.remove(0);
+        now = now.max(next.due);
+        let event = Event::Done {
+            id: next.id,
+            result: next.result,
+        };
+        run.events.push((event.clone(), now));
+        queue = instance.step(event, now);
+    }
+    panic!("the instance did not end within 10,000 steps");
+}
+
+/// Replaying the recorded events on a fresh instance gives the same commands.
+fn replay(case: &Case, definition: Rc<nagare::engine::Definition>, recorded: &Run) {
+    let start = Start {
+        id: "test".into(),
+        input: case.input.clone(),
+        secrets: case.secrets.clone(),
+        now: T0,
+    };
+    let (mut instance, mut commands) = Instance::start(definition, start);
+    for (event, now) in &recorded.events {
+        commands.extend(instance.step(event.clone(), *now));
+    }
+    assert_eq!(
+        commands, recorded.commands,
+        "replay gave different commands"
+    );
+}
+
+fn subset(expected: &Value, actual: &Value) -> bool {
+    match (expected, actual) {
+        (Value::Object(e), Value::Object(a)) => e
+            .iter()
+            .all(|(k, v)| a.get(k).is_some_and(|w| subset(v, w))),
+        (Value::Number(x), Value::Number(y)) => x.as_f64() == y.as_f64(),
+        _ => expected == actual,
+    }
+}
+
+fn check(path: &std::path::Path) {
+    let text = std::fs::read_to_string(path).unwrap();
+    let case: Case = serde_json::from_value(
+        nagare::dsl::load::parse("case", &text)
+            .expect("case parses")
+            .value,
+    )
+    .unwrap_or_else(|e| panic!("{}: bad case: {e}", path.display()));
+    let file = path.display().to_string();
+    let definition = match nagare::workflow::load(&file, &case.workflow.to_string()) {
+        Ok(d) => Rc::new(d),
+        Err(ds) => panic!(
+            "{file}: {}",
+            ds.iter()
+                .map(ToString::to_string)
+                .collect::<Vec<_>>()
+                .join("\n")
+        ),
+    };
+    let run = drive(&case, definition.clone());
+    replay(&case, definition, &run);
+    let end = run.end.clone().expect("ended");
+    if let Some(effects) = &case.effects {
+        assert_eq!(&run.log, effects, "{file}: effects");
+    }
+    if let Some(tasks) = &case.tasks {
+        assert_eq!(&run.started, tasks, "{file}: task order");
+    }
+    if let Some(cancelled) = &case.cancelled {
+        assert_eq!(&run.cancelled, cancelled, "{file}: cancelled tasks");
+    }
+    for (i, want) in case.arguments.iter().enumerate() {
+        let got = run
+            .arguments
+            .get(i)
+            .unwrap_or_else(|| panic!("{file}: no call #{i}"));
+        assert!(
+            subset(want, got),
+            "{file}: call #{i} arguments {got} do not match {want}"
+        );
+    }
+    match (&case.output, &case.error, &end) {
+        (Some(want), None, Ok(got)) => assert!(
+            subset(want, got) && subset(got, want),
+            "{file}: output {got} is not {want}"
+        ),
+        (None, Some(want), Err(got)) => {
+            let got = json!(got);
+            assert!(
+                subset(want, &got),
+                "{file}: error {got} does not match {want}"
+            );
+        }
+        _ => panic!(
+            "{file}: expected output {:?} / error {:?}, got {end:?}",
+            case.output, case.error
+        ),
+    }
+}
+
+#[test]
+fn cases() {
+    let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/engine");
+    let mut paths: Vec<_> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|e| e == "yaml"))
+        .collect();
+    paths.sort();
+    assert!(paths.len() >= 10, "expected the engine cases in {dir}");
+    let mut failures = Vec::new();
+    for p in &paths {
+        if let Err(e) = std::panic::catch_unwind(|| check(p)) {
+            let msg = e
+                .downcast_ref::<String>()
+                .cloned()
+                .or_else(|| e.downcast_ref::<&str>().map(|s| s.to_string()))
+                .unwrap_or_default();
+            failures.push(format!("{}: {msg}", p.display()));
+        }
+    }
+    assert!(
+        failures.is_empty(),
+        "{} of {} cases failed:\n{}",
+        failures.len(),
+        paths.len(),
+        failures.join("\n")
+    );
+}
