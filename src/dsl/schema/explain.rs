@@ -27,6 +27,9 @@ const TASK_KEYS: [&str; 11] = [
 const MISFIT: usize = 1000;
 /// Weight of a property an alternative requires directly on the value.
 const MISSING: usize = 100;
+/// How many nested alternatives an explanation follows; jsonschema nests one error tree per
+/// level of recursive definitions (an `until` inside an `until`…), and our stack is finite.
+const MAX_NESTING: usize = 48;
 
 /// One problem, at an absolute pointer into the document.
 pub(super) struct Problem {
@@ -56,22 +59,32 @@ pub(super) struct Explainer<'a> {
 impl Explainer<'_> {
     /// Adds the problems `error` stands for.
     pub(super) fn explain(&mut self, error: &ValidationError<'_>) {
-        self.explain_in(error, None);
+        self.explain_in(error, None, 0);
     }
 
-    fn explain_in(&mut self, error: &ValidationError<'_>, task: Option<&Task>) {
+    fn explain_in(&mut self, error: &ValidationError<'_>, task: Option<&Task>, nesting: usize) {
         let pointer = error.instance_path().as_str();
         let keyword = self.schema.pointer(error.schema_path().as_str());
         match error.kind() {
+            ValidationErrorKind::OneOfNotValid { .. } | ValidationErrorKind::AnyOf { .. }
+                if nesting >= MAX_NESTING =>
+            {
+                let message = format!(
+                    "{} matches none of its accepted forms (nested too deeply to say more){}",
+                    self.subject(pointer, task),
+                    within(task)
+                );
+                self.push(pointer, message);
+            }
             ValidationErrorKind::OneOfNotValid { context }
             | ValidationErrorKind::AnyOf { context } => {
                 if error.schema_path().as_str() == "/$defs/task/oneOf" {
-                    return self.task(error, context, keyword);
+                    return self.task(error, context, keyword, nesting);
                 }
                 match self.choose(pointer, context) {
                     Some(branch) => {
                         for error in &context[branch] {
-                            self.explain_in(error, task);
+                            self.explain_in(error, task, nesting + 1);
                         }
                     }
                     None => self.forms(pointer, keyword, task, false),
@@ -214,6 +227,7 @@ impl Explainer<'_> {
         error: &ValidationError<'_>,
         context: &[Vec<ValidationError<'static>>],
         keyword: Option<&Value>,
+        nesting: usize,
     ) {
         let pointer = error.instance_path().as_str();
         let name = self.last_token(pointer);
@@ -246,7 +260,7 @@ impl Explainer<'_> {
         match branch.and_then(|b| context.get(b)) {
             Some(errors) => {
                 for error in errors {
-                    self.explain_in(error, Some(&task));
+                    self.explain_in(error, Some(&task), nesting + 1);
                 }
             }
             None => self.forms(pointer, keyword, Some(&task), false),
@@ -463,7 +477,8 @@ fn resolve<'s>(root: &'s Value, branch: &'s Value) -> &'s Value {
 
 /// How badly the value at depth `base` fails an alternative: a wrong type or `const` on the
 /// value rules it out, a missing property of the value weighs less, anything deeper is a
-/// detail. A nested `oneOf`/`anyOf` counts as its best alternative.
+/// detail. A nested `oneOf`/`anyOf` on the value or a child counts as its best alternative
+/// (deeper ones are details, which also bounds the recursion).
 fn misfit(base: usize, errors: &[ValidationError<'_>]) -> usize {
     errors
         .iter()
@@ -479,12 +494,16 @@ fn misfit(base: usize, errors: &[ValidationError<'_>]) -> usize {
                 }
                 ValidationErrorKind::Required { .. } if relative == 0 => MISSING,
                 ValidationErrorKind::OneOfNotValid { context }
-                | ValidationErrorKind::AnyOf { context } => context
-                    .iter()
-                    .map(|errors| misfit(base, errors))
-                    .min()
-                    .unwrap_or(1)
-                    .max(1),
+                | ValidationErrorKind::AnyOf { context }
+                    if relative <= 1 =>
+                {
+                    context
+                        .iter()
+                        .map(|errors| misfit(base, errors))
+                        .min()
+                        .unwrap_or(1)
+                        .max(1)
+                }
                 _ => 1,
             }
         })

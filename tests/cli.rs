@@ -1,0 +1,323 @@
+//! The command-line contract of DESIGN.md, checked on the real binary:
+//! `nagare validate` (exit 0 / exit 2 with `FILE:LINE:COLUMN: message (at /pointer)`) and
+//! `nagare run` (output on stdout and exit 0; error JSON on stderr and exit 1; invalid → exit 2).
+
+use serde_json::{Value, json};
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+struct Out {
+    code: i32,
+    stdout: String,
+    stderr: String,
+}
+
+fn nagare(args: &[&str]) -> Out {
+    let out = Command::new(env!("CARGO_BIN_EXE_nagare"))
+        .args(args)
+        .output()
+        .expect("nagare runs");
+    Out {
+        code: out
+            .status
+            .code()
+            .expect("exited, not killed by a signal (a panic aborts with 101)"),
+        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+    }
+}
+
+fn spec() -> PathBuf {
+    let dir = std::env::var("NAGARE_SPEC_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|_| Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/spec"));
+    assert!(
+        dir.is_dir(),
+        "the spec folder {} is missing (set NAGARE_SPEC_DIR)",
+        dir.display()
+    );
+    dir
+}
+
+fn yaml_files(dir: &Path) -> Vec<String> {
+    let mut files: Vec<String> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|e| e == "yaml"))
+        .map(|p| p.display().to_string())
+        .collect();
+    files.sort();
+    files
+}
+
+fn write(name: &str, text: &str) -> String {
+    let dir = std::env::temp_dir().join(format!("nagare-cli-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join(name);
+    std::fs::write(&path, text).unwrap();
+    path.display().to_string()
+}
+
+/// Every line is `FILE:LINE:COLUMN: message (at /pointer)` for `file`, with a line > 0.
+fn located(stderr: &str, file: &str) -> Vec<(usize, usize, String)> {
+    let re = regex::Regex::new(r"^(.+):(\d+):(\d+): (.+) \(at (/[^)]*)\)$").unwrap();
+    let lines: Vec<_> = stderr.lines().collect();
+    assert!(!lines.is_empty(), "no diagnostic for {file}");
+    lines
+        .iter()
+        .map(|l| {
+            let c = re
+                .captures(l)
+                .unwrap_or_else(|| panic!("not a located diagnostic: {l}"));
+            assert_eq!(&c[1], file);
+            let (line, col): (usize, usize) = (c[2].parse().unwrap(), c[3].parse().unwrap());
+            assert!(line > 0 && col > 0, "{l}");
+            (line, col, c[5].to_string())
+        })
+        .collect()
+}
+
+#[test]
+fn validate_accepts_every_spec_example() {
+    let files = yaml_files(&spec().join("examples"));
+    assert!(files.len() > 50);
+    let args: Vec<&str> = std::iter::once("validate")
+        .chain(files.iter().map(String::as_str))
+        .collect();
+    let out = nagare(&args);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert!(out.stderr.is_empty(), "{}", out.stderr);
+}
+
+#[test]
+fn validate_rejects_every_invalid_fixture_with_a_location() {
+    for file in yaml_files(&spec().join("invalid")) {
+        let out = nagare(&["validate", &file]);
+        assert_eq!(out.code, 2, "{file} was accepted");
+        located(&out.stderr, &file);
+    }
+}
+
+/// Malformed documents of every kind get a located message and never a panic.
+#[test]
+fn malformed_documents_are_located() {
+    let head = "document: {dsl: 1.0.3, namespace: t, name: bad, version: 1.0.0}\n";
+    let cases: &[(&str, String, usize, &str, &str)] = &[
+        (
+            "broken-yaml.yaml",
+            format!("{head}do:\n  - a: {{set: {{x: 1}}\n"),
+            4,
+            "/do/0/a",
+            "YAML",
+        ),
+        (
+            "wrong-type.yaml",
+            format!("{head}do:\n  - a:\n      wait: true\n"),
+            4,
+            "/do/0/a/wait",
+            "",
+        ),
+        (
+            "unknown-key.yaml",
+            format!("{head}do:\n  - a:\n      set: {{x: 1}}\n      colour: red\n"),
+            5,
+            "/do/0/a/colour",
+            "colour",
+        ),
+        (
+            "bad-expression.yaml",
+            format!("{head}do:\n  - a:\n      set:\n        x: ${{ .a + }}\n"),
+            5,
+            "/do/0/a/set/x",
+            "expression",
+        ),
+        (
+            "bad-then.yaml",
+            format!("{head}do:\n  - a:\n      set: {{x: 1}}\n      then: nowhere\n"),
+            5,
+            "/do/0/a/then",
+            "nowhere",
+        ),
+        (
+            "twice.yaml",
+            format!("{head}do:\n  - a: {{set: {{x: 1}}}}\n  - a: {{set: {{x: 2}}}}\n"),
+            4,
+            "/do/1/a",
+            "twice",
+        ),
+        (
+            "bad-cron.yaml",
+            format!("{head}schedule: {{cron: 'every day'}}\ndo:\n  - a: {{set: {{x: 1}}}}\n"),
+            2,
+            "/schedule/cron",
+            "cron",
+        ),
+        (
+            "bad-duration.yaml",
+            format!("{head}do:\n  - a: {{wait: P1Y}}\n"),
+            3,
+            "/do/0/a/wait",
+            "",
+        ),
+        (
+            "old-dsl.yaml",
+            head.replace("1.0.3", "0.9.0") + "do:\n  - a: {set: {x: 1}}\n",
+            1,
+            "/document/dsl",
+            "1.0.0",
+        ),
+        (
+            "missing-use.yaml",
+            format!("{head}do:\n  - a: {{raise: {{error: nope}}}}\n"),
+            3,
+            "/do/0/a/raise/error",
+            "nope",
+        ),
+        ("not-a-mapping.yaml", "[1, 2, 3]\n".to_string(), 1, "/", ""),
+        ("empty.yaml", "".to_string(), 1, "/", "empty"),
+        (
+            "binary.yaml",
+            "\u{0}\u{1}\u{2}garbage: [".to_string(),
+            1,
+            "/",
+            "",
+        ),
+    ];
+    for (name, text, line, pointer, word) in cases {
+        let file = write(name, text);
+        let out = nagare(&["validate", &file]);
+        assert_eq!(out.code, 2, "{name}: {}", out.stderr);
+        let found = located(&out.stderr, &file);
+        assert!(
+            found.iter().any(|(l, _, p)| l == line && p == pointer),
+            "{name}: expected line {line} at {pointer}, got:\n{}",
+            out.stderr
+        );
+        assert!(
+            out.stderr.contains(word),
+            "{name}: `{word}` not in {}",
+            out.stderr
+        );
+    }
+}
+
+#[test]
+fn validate_reports_a_missing_file() {
+    let out = nagare(&["validate", "/nonexistent/flow.yaml"]);
+    assert_eq!(out.code, 2);
+    assert!(
+        out.stderr
+            .starts_with("/nonexistent/flow.yaml:1:1: cannot read"),
+        "{}",
+        out.stderr
+    );
+}
+
+const GREET: &str = "document: {dsl: 1.0.3, namespace: t, name: greet, version: 1.0.0}
+input:
+  schema:
+    document: {type: object, required: [name]}
+do:
+  - greet:
+      set:
+        greeting: ${ \"Hello \" + .name }
+";
+
+#[test]
+fn run_prints_the_output() {
+    let file = write("greet.yaml", GREET);
+    let out = nagare(&["run", &file, "--input", r#"{"name": "Ada"}"#]);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert_eq!(
+        serde_json::from_str::<Value>(&out.stdout).unwrap(),
+        json!({"greeting": "Hello Ada"})
+    );
+    let input = write("input.yaml", "name: Bob\n");
+    let out = nagare(&["run", &file, "--input", &format!("@{input}")]);
+    assert_eq!(
+        serde_json::from_str::<Value>(&out.stdout).unwrap(),
+        json!({"greeting": "Hello Bob"})
+    );
+}
+
+#[test]
+fn run_faults_with_the_error_on_stderr() {
+    let file = write("greet2.yaml", GREET);
+    let out = nagare(&["run", &file, "--input", "{}"]);
+    assert_eq!(out.code, 1);
+    assert!(out.stdout.is_empty());
+    let error: Value = serde_json::from_str(out.stderr.trim()).expect("one JSON line");
+    assert_eq!(
+        error["type"],
+        "https://serverlessworkflow.io/spec/1.0.0/errors/validation"
+    );
+    assert_eq!(error["status"], 400);
+    assert!(error["title"].is_string() && error["detail"].as_str().unwrap().contains("name"));
+    assert_eq!(error["instance"], "/input");
+}
+
+#[test]
+fn run_rejects_bad_definitions_and_inputs_with_exit_2() {
+    let bad = write("bad.yaml", "document: {dsl: 1.0.3}\ndo: []\n");
+    let out = nagare(&["run", &bad]);
+    assert_eq!(out.code, 2);
+    located(&out.stderr, &bad);
+    let file = write("greet3.yaml", GREET);
+    let out = nagare(&["run", &file, "--input", "{not json"]);
+    assert_eq!(out.code, 2);
+    assert!(out.stderr.contains("not JSON"), "{}", out.stderr);
+}
+
+#[test]
+fn run_events_prints_lifecycle_cloudevents() {
+    let file = write("greet4.yaml", GREET);
+    let out = nagare(&["run", &file, "--input", r#"{"name": "Ada"}"#, "--events"]);
+    assert_eq!(out.code, 0);
+    let types: Vec<String> = out
+        .stderr
+        .lines()
+        .map(|l| {
+            let e: Value = serde_json::from_str(l).expect("a JSON line");
+            assert_eq!(e["specversion"], "1.0");
+            assert!(e["id"].is_string() && e["source"].is_string() && e["time"].is_string());
+            e["type"].as_str().unwrap().to_string()
+        })
+        .collect();
+    let short: Vec<&str> = types
+        .iter()
+        .map(|t| {
+            t.trim_start_matches("io.serverlessworkflow.")
+                .trim_end_matches(".v1")
+        })
+        .collect();
+    assert_eq!(
+        short,
+        [
+            "workflow.started",
+            "task.created",
+            "task.started",
+            "task.completed",
+            "workflow.completed"
+        ]
+    );
+}
+
+/// The chain of the peer benchmark runs and produces `{x: N}`.
+#[test]
+fn chain_workflow_runs() {
+    let mut text = String::from(
+        "document: {dsl: 1.0.3, namespace: bench, name: chain, version: 1.0.0}\ndo:\n",
+    );
+    for i in 0..100 {
+        text.push_str(&format!(
+            "  - step{i}:\n      set:\n        x: ${{ .x + 1 }}\n"
+        ));
+    }
+    let file = write("chain.yaml", &text);
+    let out = nagare(&["run", &file, "--input", r#"{"x": 0}"#]);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert_eq!(
+        serde_json::from_str::<Value>(&out.stdout).unwrap(),
+        json!({"x": 100})
+    );
+}
