@@ -68,60 +68,15 @@ pub fn validate(file: &str, doc: &Document) -> Vec<Diagnostic> {
     }
     let mut problems = Vec::new();
     let mut budget = WALK_BUDGET;
-    // (pointer, value, is a task): the workflow first, then every task found in a piece.
+    // The workflow first, then every task a piece holds.
     let mut pieces = vec![(String::new(), &doc.value, false)];
     while let Some((base, value, is_task)) = pieces.pop() {
-        let root = if is_task {
-            match value.as_object().map(task_key) {
-                Some(Ok(key)) => reference(&schema.document, &format!("#/$defs/{key}Task")),
-                _ => reference(&schema.document, "#/$defs/task"),
-            }
-        } else {
-            Some(&schema.document)
-        };
-        let mut finder = Finder {
-            schema: &schema.document,
-            path: Vec::new(),
-            tasks: Vec::new(),
-            budget: &mut budget,
-        };
-        if let Some(root) = root {
-            finder.walk(root, value, 0);
-        }
-        let mut tasks = finder.tasks;
-        tasks.sort();
-        tasks.dedup();
-        let paths: Vec<&[String]> = tasks.iter().map(Vec::as_slice).collect();
-        let piece = prune(value, &paths, &schema.placeholder);
-        let validator = if is_task {
-            &schema.task
-        } else {
-            &schema.workflow
-        };
-        let mut explainer = Explainer {
-            schema: &schema.document,
-            instance: &piece,
-            base: &base,
-            problems: &mut problems,
-        };
-        for error in validator.iter_errors(&piece) {
-            explainer.explain(&error);
-        }
-        for path in tasks.iter().rev() {
-            let mut pointer = base.clone();
-            let mut node = Some(value);
-            for token in path {
-                pointer.push('/');
-                pointer.push_str(&token.replace('~', "~0").replace('/', "~1"));
-                node = node.and_then(|n| match n {
-                    Value::Array(items) => token.parse::<usize>().ok().and_then(|i| items.get(i)),
-                    other => other.get(token),
-                });
-            }
-            if let Some(node) = node {
-                pieces.push((pointer, node, true));
-            }
-        }
+        let tasks = explain_piece(schema, &base, value, is_task, &mut budget, &mut problems);
+        pieces.extend(
+            tasks
+                .into_iter()
+                .map(|(pointer, task)| (pointer, task, true)),
+        );
     }
     if problems.is_empty() {
         // Not expected: every error is explained. This keeps a rejection from going silent.
@@ -132,6 +87,69 @@ pub fn validate(file: &str, doc: &Document) -> Vec<Diagnostic> {
         });
     }
     diagnostics(file, doc, problems)
+}
+
+/// Explains the errors of one piece (the workflow at `base` "", or a task), its nested tasks
+/// replaced by the placeholder; returns those tasks, with their pointers.
+fn explain_piece<'v>(
+    schema: &Schema,
+    base: &str,
+    value: &'v Value,
+    is_task: bool,
+    budget: &mut usize,
+    problems: &mut Vec<Problem>,
+) -> Vec<(String, &'v Value)> {
+    let root = if is_task {
+        match value.as_object().map(task_key) {
+            Some(Ok(key)) => reference(&schema.document, &format!("#/$defs/{key}Task")),
+            _ => reference(&schema.document, "#/$defs/task"),
+        }
+    } else {
+        Some(&schema.document)
+    };
+    let mut finder = Finder {
+        schema: &schema.document,
+        path: Vec::new(),
+        tasks: Vec::new(),
+        budget,
+    };
+    if let Some(root) = root {
+        finder.walk(root, value, 0);
+    }
+    let mut tasks = finder.tasks;
+    tasks.sort();
+    tasks.dedup();
+    let paths: Vec<&[String]> = tasks.iter().map(Vec::as_slice).collect();
+    let piece = prune(value, &paths, &schema.placeholder);
+    let validator = if is_task {
+        &schema.task
+    } else {
+        &schema.workflow
+    };
+    let mut explainer = Explainer {
+        schema: &schema.document,
+        instance: &piece,
+        base,
+        problems,
+    };
+    for error in validator.iter_errors(&piece) {
+        explainer.explain(&error);
+    }
+    let mut found = Vec::new();
+    for path in tasks.iter().rev() {
+        let mut pointer = base.to_owned();
+        let mut node = Some(value);
+        for token in path {
+            pointer.push('/');
+            pointer.push_str(&token.replace('~', "~0").replace('/', "~1"));
+            node = node.and_then(|n| match n {
+                Value::Array(items) => token.parse::<usize>().ok().and_then(|i| items.get(i)),
+                other => other.get(token),
+            });
+        }
+        found.extend(node.map(|node| (pointer, node)));
+    }
+    found
 }
 
 /// One diagnostic per problem, in document order.
@@ -347,6 +365,30 @@ mod tests {
         )];
         let expected: Vec<&str> = diagnostics.iter().map(String::as_str).collect();
         check(&nested(levels, "set: 5"), &expected);
+    }
+
+    #[test]
+    fn recursive_definitions_nested_deep_stay_within_the_stack() {
+        // Each `until` holds the next; jsonschema nests one error tree per level.
+        let mut text = String::from(
+            "document: {dsl: '1.0.3', namespace: t, name: t, version: '0.1.0'}\n\
+             do:\n  - a:\n      listen:\n        to:\n",
+        );
+        let mut indent = " ".repeat(10);
+        for _ in 0..200 {
+            text.push_str(&format!("{indent}any: []\n{indent}until:\n"));
+            indent.push_str("  ");
+        }
+        text.push_str(&format!("{indent}any: []\n"));
+        let document = parse("t.yaml", &text).unwrap_or_else(|d| panic!("{d}"));
+        let diagnostics = validate("t.yaml", &document);
+        assert_eq!(
+            diagnostics.first().map(ToString::to_string).as_deref(),
+            Some(
+                "t.yaml:9:13: `listen.to.until.until` is not allowed here in a `listen` task \
+                 (at /do/0/a/listen/to/until/until)"
+            )
+        );
     }
 
     #[test]
