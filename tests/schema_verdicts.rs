@@ -269,3 +269,46 @@ fn the_accepted_schema_is_the_official_one() {
          or document the deviation in spec-schemas/README.md and in this test"
     );
 }
+
+/// The model keeps the schema's properties: every valid workflow the spec ships reads into
+/// `dsl::model::Workflow` and writes back with every property it had (the model may add the
+/// defaults it fills in, never drop or change what the document says).
+#[test]
+fn the_model_keeps_every_property() {
+    use nagare::dsl::model::{Workflow as Model, from_value::from_value};
+    use serde_json::Value;
+    fn covers(original: &Value, written: &Value, at: &str) -> Result<(), String> {
+        match (original, written) {
+            (Value::Object(o), Value::Object(w)) => o.iter().try_for_each(|(k, v)| {
+                let at = format!("{at}/{k}");
+                w.get(k)
+                    .ok_or_else(|| format!("{at} is dropped"))
+                    .and_then(|x| covers(v, x, &at))
+            }),
+            (Value::Array(o), Value::Array(w)) if o.len() == w.len() => o
+                .iter()
+                .zip(w)
+                .enumerate()
+                .try_for_each(|(i, (a, b))| covers(a, b, &format!("{at}/{i}"))),
+            (Value::Number(a), Value::Number(b)) if a.as_f64() == b.as_f64() => Ok(()),
+            _ if original == written => Ok(()),
+            _ => Err(format!("{at}: {original} became {written}")),
+        }
+    }
+    let spec = spec_dir();
+    let mut checked = 0;
+    for w in workflows(&spec)
+        .into_iter()
+        .filter(|w| !matches!(w.expected, Expected::Invalid))
+    {
+        let document = nagare::dsl::load::parse(&w.name, &w.text).expect("loads");
+        let model: Model =
+            from_value(&document.value).unwrap_or_else(|(p, m)| panic!("{}: {p}: {m}", w.name));
+        let written = serde_json::to_value(&model).expect("writes");
+        if let Err(e) = covers(&document.value, &written, "") {
+            panic!("{}: {e}", w.name);
+        }
+        checked += 1;
+    }
+    assert!(checked >= 80, "only {checked} workflows checked");
+}
