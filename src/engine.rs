@@ -9,6 +9,7 @@
 pub mod command;
 pub mod definition;
 pub mod instance;
+pub mod notice;
 
 mod data_flow;
 mod env;
@@ -20,3 +21,4 @@ mod task;
 pub use command::{Command, Effect, EffectId, Event};
 pub use definition::Definition;
 pub use instance::{Instance, Status};
+pub use notice::{Lifecycle, Notice};

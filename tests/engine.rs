@@ -4,7 +4,7 @@
 //! Every case is also replayed from its recorded events and must give the same commands.
 
 use nagare::engine::instance::Start;
-use nagare::engine::{Command, Effect, Event, Instance};
+use nagare::engine::{Command, Effect, Event, Instance, Lifecycle};
 use serde::Deserialize;
 use serde_json::{Value, json};
 use std::rc::Rc;
@@ -139,12 +139,16 @@ fn drive(case: &Case, definition: Rc<nagare::engine::Definition>) -> Run {
                         run.log.push(format!("cancel {}", pending.remove(i).what));
                     }
                 }
-                Command::Notify { kind, data } => {
-                    let task = data["task"].as_str().unwrap_or_default();
-                    let name = task.rsplit('/').next().unwrap_or_default().to_string();
-                    match kind.as_str() {
-                        "io.serverlessworkflow.task.started.v1" => run.started.push(name),
-                        "io.serverlessworkflow.task.cancelled.v1" => run.cancelled.push(name),
+                Command::Notify(notice) => {
+                    let name = notice
+                        .task
+                        .as_deref()
+                        .and_then(|t| t.rsplit('/').next())
+                        .unwrap_or_default()
+                        .to_string();
+                    match notice.kind {
+                        Lifecycle::TaskStarted => run.started.push(name),
+                        Lifecycle::TaskCancelled => run.cancelled.push(name),
                         _ => {}
                     }
                 }

@@ -1,5 +1,6 @@
 //! What the engine asks of the runtime (commands) and what the runtime tells it (events).
 
+use super::notice::Notice;
 use crate::error::Error;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -23,15 +24,14 @@ pub enum Effect {
     Emit { event: Value, task: String },
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(tag = "command", rename_all = "camelCase")]
+#[derive(Debug, Clone, PartialEq)]
 pub enum Command {
     /// Perform an effect and answer with [`Event::Done`] carrying the same id.
     Perform { id: EffectId, effect: Effect },
     /// The effect is no longer wanted (its task was cancelled, lost a race or timed out).
     Cancel { id: EffectId },
-    /// A lifecycle CloudEvent's type and data (the runtime adds id, source and time).
-    Notify { kind: String, data: Value },
+    /// A lifecycle notification (the runtime turns it into the spec's CloudEvent).
+    Notify(Notice),
     /// The instance completed with this output.
     Complete { output: Value },
     /// The instance faulted.

@@ -4,6 +4,7 @@
 use super::command::Effect;
 use super::definition::Definition;
 use super::executor::{EffectFuture, SharedRef, perform};
+use super::notice::{Lifecycle, Notice};
 use crate::dsl::model::Duration;
 use crate::error::Error;
 use crate::expr::{Args, Val, template, value};
@@ -112,8 +113,19 @@ impl Env {
         )
     }
 
-    pub fn notify(&self, kind: &str, data: Value) {
-        self.shared.borrow_mut().notify(kind, data);
+    /// Notifies a lifecycle phase of a task (or of the workflow when `task` is None).
+    pub fn notify(
+        &self,
+        kind: Lifecycle,
+        task: Option<&Rc<str>>,
+        output: Option<Val>,
+        error: Option<Error>,
+    ) {
+        let mut notice = Notice::new(kind, self.now());
+        notice.task = task.cloned();
+        notice.output = output;
+        notice.error = error;
+        self.shared.borrow_mut().notify(notice);
     }
 }
 

@@ -55,11 +55,8 @@ impl Shared {
         }
     }
 
-    pub fn notify(&mut self, kind: &str, data: Value) {
-        self.outbox.push(Command::Notify {
-            kind: format!("io.serverlessworkflow.{kind}.v1"),
-            data,
-        });
+    pub fn notify(&mut self, notice: super::notice::Notice) {
+        self.outbox.push(Command::Notify(notice));
     }
 }
 

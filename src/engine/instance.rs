@@ -5,9 +5,10 @@
 use super::command::{Command, Event};
 use super::data_flow;
 use super::definition::Definition;
-use super::env::{Env, Locals, iso8601, timestamp};
+use super::env::{Env, Locals, timestamp};
 use super::executor::{Boxed, Shared, before, poll_once};
 use super::flow;
+use super::notice::{Lifecycle, Notice};
 use crate::dsl::model::TimeoutRef;
 use crate::error::Error;
 use crate::expr::{Val, from_json, to_json, value};
@@ -73,10 +74,7 @@ impl Instance {
                 &json!({"name": "nagare", "version": env!("CARGO_PKG_VERSION"), "metadata": {}}),
             ),
         });
-        env.notify(
-            "workflow.started",
-            json!({"name": env.name, "definition": {"namespace": d.namespace, "name": d.name, "version": d.version}, "startedAt": iso8601(start.now)}),
-        );
+        env.notify(Lifecycle::WorkflowStarted, None, None, None);
         let root_env = env.clone();
         let input = from_json(&start.input);
         let root: Boxed<'static, Result<Val, Error>> =
@@ -94,6 +92,13 @@ impl Instance {
         self.status
     }
 
+    /// The spec's CloudEvent data of one of this instance's notices.
+    pub fn notice_data(&self, notice: &Notice) -> Value {
+        let d = &self.env.def.workflow.document;
+        let definition = json!({"namespace": d.namespace, "name": d.name, "version": d.version});
+        notice.data(&self.env.name, &definition)
+    }
+
     /// Applies one event at time `now` and returns the resulting commands.
     pub fn step(&mut self, event: Event, now: i64) -> Vec<Command> {
         self.env.shared.borrow_mut().now = now;
@@ -107,10 +112,8 @@ impl Instance {
             Event::Cancel => {
                 if self.root.take().is_some() {
                     self.status = Status::Cancelled;
-                    self.env.notify(
-                        "workflow.cancelled",
-                        json!({"name": self.env.name, "cancelledAt": iso8601(now)}),
-                    );
+                    self.env
+                        .notify(Lifecycle::WorkflowCancelled, None, None, None);
                 }
                 std::mem::take(&mut self.env.shared.borrow_mut().outbox)
             }
@@ -121,22 +124,26 @@ impl Instance {
         if let Some(root) = &mut self.root {
             if let Poll::Ready(result) = poll_once(root) {
                 self.root = None;
-                let now = iso8601(self.env.now());
                 let end = match result {
                     Ok(output) => {
                         self.status = Status::Completed;
-                        let output = to_json(&output);
                         self.env.notify(
-                            "workflow.completed",
-                            json!({"name": self.env.name, "completedAt": now, "output": output}),
+                            Lifecycle::WorkflowCompleted,
+                            None,
+                            Some(output.clone()),
+                            None,
                         );
-                        Command::Complete { output }
+                        Command::Complete {
+                            output: to_json(&output),
+                        }
                     }
                     Err(error) => {
                         self.status = Status::Faulted;
                         self.env.notify(
-                            "workflow.faulted",
-                            json!({"name": self.env.name, "faultedAt": now, "error": error}),
+                            Lifecycle::WorkflowFaulted,
+                            None,
+                            None,
+                            Some(error.clone()),
                         );
                         Command::Fault { error }
                     }

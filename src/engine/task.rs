@@ -17,10 +17,11 @@ mod wait;
 use super::data_flow;
 use super::env::{Env, Locals};
 use super::executor::Boxed;
+use super::notice::Lifecycle;
 use crate::dsl::model::{Task, TaskKind, Then, TimeoutRef};
 use crate::error::Error;
-use crate::expr::{Val, from_json, to_json, value};
-use serde_json::json;
+use crate::expr::{Val, from_json, value};
+use std::rc::Rc;
 
 pub(crate) struct Outcome {
     pub output: Val,
@@ -187,21 +188,15 @@ fn describe(name: &str, task: &Task, pointer: &str, raw: &Val, started: i64) -> 
 /// cancelled instance) is notified as cancelled.
 struct Guard<'a> {
     env: &'a Env,
-    pointer: &'a str,
+    pointer: Rc<str>,
     open: bool,
 }
 
 impl<'a> Guard<'a> {
-    fn start(env: &'a Env, pointer: &'a str) -> Self {
-        let now = env::iso(env);
-        env.notify(
-            "task.created",
-            json!({"workflow": env.name, "task": pointer, "createdAt": now}),
-        );
-        env.notify(
-            "task.started",
-            json!({"workflow": env.name, "task": pointer, "startedAt": now}),
-        );
+    fn start(env: &'a Env, pointer: &str) -> Self {
+        let pointer: Rc<str> = pointer.into();
+        env.notify(Lifecycle::TaskCreated, Some(&pointer), None, None);
+        env.notify(Lifecycle::TaskStarted, Some(&pointer), None, None);
         Guard {
             env,
             pointer,
@@ -210,27 +205,29 @@ impl<'a> Guard<'a> {
     }
     fn completed(&mut self, output: &Val) {
         self.open = false;
-        let data = json!({"workflow": self.env.name, "task": self.pointer, "completedAt": env::iso(self.env), "output": to_json(output)});
-        self.env.notify("task.completed", data);
+        self.env.notify(
+            Lifecycle::TaskCompleted,
+            Some(&self.pointer),
+            Some(output.clone()),
+            None,
+        );
     }
     fn faulted(&mut self, error: &Error) {
         self.open = false;
-        let data = json!({"workflow": self.env.name, "task": self.pointer, "faultedAt": env::iso(self.env), "error": error});
-        self.env.notify("task.faulted", data);
+        self.env.notify(
+            Lifecycle::TaskFaulted,
+            Some(&self.pointer),
+            None,
+            Some(error.clone()),
+        );
     }
 }
 
 impl Drop for Guard<'_> {
     fn drop(&mut self) {
         if self.open {
-            let data = json!({"workflow": self.env.name, "task": self.pointer, "cancelledAt": env::iso(self.env)});
-            self.env.notify("task.cancelled", data);
+            self.env
+                .notify(Lifecycle::TaskCancelled, Some(&self.pointer), None, None);
         }
-    }
-}
-
-mod env {
-    pub(super) fn iso(env: &super::Env) -> String {
-        super::super::env::iso8601(env.now())
     }
 }

@@ -4,7 +4,7 @@
 
 use super::effect::{now_ms, perform};
 use crate::engine::instance::Start;
-use crate::engine::{Command, Definition, Event, Instance, Status};
+use crate::engine::{Command, Definition, Event, Instance, Lifecycle, Notice, Status};
 use crate::error::Error;
 use crate::functions::http;
 use serde::Serialize;
@@ -81,10 +81,10 @@ pub async fn run(definition: Rc<Definition>, id: &str, input: Value, options: &O
                         h.abort();
                     }
                 }
-                Command::Notify { kind, data } => {
-                    record(&mut outcome.tasks, &kind, &data);
+                Command::Notify(notice) => {
+                    record(&mut outcome.tasks, &notice);
                     if let Some(f) = &options.on_notify {
-                        f(&kind, &data);
+                        f(notice.kind.event_type(), &instance.notice_data(&notice));
                     }
                 }
                 Command::Complete { output } => outcome.output = Some(output),
@@ -113,16 +113,16 @@ pub async fn run(definition: Rc<Definition>, id: &str, input: Value, options: &O
     }
 }
 
-/// Keeps the task history from the task lifecycle notifications.
-fn record(tasks: &mut Vec<TaskRecord>, kind: &str, data: &Value) {
-    let Some(reference) = data.get("task").and_then(Value::as_str) else {
+/// Keeps the task history from the task lifecycle notices.
+fn record(tasks: &mut Vec<TaskRecord>, notice: &Notice) {
+    let Some(reference) = notice.task.as_deref() else {
         return;
     };
-    let status = match kind {
-        "io.serverlessworkflow.task.started.v1" => Status::Running,
-        "io.serverlessworkflow.task.completed.v1" => Status::Completed,
-        "io.serverlessworkflow.task.faulted.v1" => Status::Faulted,
-        "io.serverlessworkflow.task.cancelled.v1" => Status::Cancelled,
+    let status = match notice.kind {
+        Lifecycle::TaskStarted => Status::Running,
+        Lifecycle::TaskCompleted => Status::Completed,
+        Lifecycle::TaskFaulted => Status::Faulted,
+        Lifecycle::TaskCancelled => Status::Cancelled,
         _ => return,
     };
     if status == Status::Running {
@@ -147,9 +147,7 @@ fn record(tasks: &mut Vec<TaskRecord>, kind: &str, data: &Value) {
         .find(|t| t.reference == reference && t.status == Status::Running)
     {
         t.status = status;
-        t.output = data.get("output").cloned();
-        t.error = data
-            .get("error")
-            .and_then(|e| serde_json::from_value(e.clone()).ok());
+        t.output = notice.output.as_ref().map(crate::expr::to_json);
+        t.error = notice.error.clone();
     }
 }

@@ -11,10 +11,10 @@ use crate::dsl::model::error::{ErrorFilter, RetryPolicy};
 use crate::dsl::model::task::{Catch, RetryRef, TryTask};
 use crate::engine::executor::before;
 use crate::engine::flow;
+use crate::engine::notice::{Lifecycle, Notice};
 use crate::engine::retry::{Plan, backoff};
 use crate::error::{Error, TYPE_BASE};
 use crate::expr::{Args, Val, from_json};
-use serde_json::json;
 
 pub(super) async fn run(
     env: &Env,
@@ -67,7 +67,10 @@ pub(super) async fn run(
             if retries(env, policy, &error_val, &args)? && plan.allows(retry, elapsed) {
                 let unit = env.shared.borrow_mut().rng.f64();
                 let wait = plan.wait(retry, unit);
-                env.notify("task.retried", json!({"workflow": env.name, "task": at.pointer, "retriedAt": super::super::env::iso8601(env.now()), "attempt": retry + 1}));
+                let mut notice = Notice::new(Lifecycle::TaskRetried, env.now());
+                notice.task = Some(at.pointer.into());
+                notice.attempt = Some(retry + 1);
+                env.shared.borrow_mut().notify(notice);
                 if !wait.is_zero() {
                     env.timer(wait, at.pointer).await?;
                 }
