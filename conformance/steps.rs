@@ -6,6 +6,7 @@ use cucumber::gherkin::Step;
 use cucumber::{given, then, when};
 use nagare::engine::Status;
 use nagare::functions::http;
+use nagare::runtime::effect::Context;
 use nagare::runtime::local::{self, Options, Outcome};
 use serde_json::Value;
 use std::rc::Rc;
@@ -154,9 +155,13 @@ async fn execute(s: &mut Scenario) {
             host_map,
             ..Default::default()
         };
-        let options = Options {
+        let context = Context {
             http: http::Client::new(config),
+            workflows: Default::default(),
             secrets: Value::Object(Default::default()),
+        };
+        let options = Options {
+            context,
             on_notify: None,
         };
         let rt = tokio::runtime::Builder::new_current_thread()

@@ -1,4 +1,5 @@
-//! Side effects behind the engine's commands: HTTP and OpenAPI calls (more backends later).
+//! Side effects behind the engine's commands: HTTP and OpenAPI calls, local processes.
 
 pub mod http;
 pub mod openapi;
+pub mod process;

@@ -1,11 +1,14 @@
 //! The `nagare` command line: `validate` and `run` (the service commands come later).
 
 use clap::{Parser, Subcommand};
+use nagare::runtime::effect::Context;
 use nagare::runtime::local::{self, Options};
+use nagare::runtime::registry::Registry;
 use nagare::{engine::Status, functions::http, workflow};
 use serde_json::{Value, json};
 use std::process::ExitCode;
 use std::rc::Rc;
+use std::sync::Arc;
 
 #[derive(Parser)]
 #[command(
@@ -40,6 +43,9 @@ enum Command {
         /// Map hosts to other base URLs: `host=http://127.0.0.1:8080,...` (also NAGARE_HOST_MAP).
         #[arg(long, env = "NAGARE_HOST_MAP")]
         host_map: Option<String>,
+        /// A folder of workflows that `run: workflow` tasks may start (by namespace/name/version).
+        #[arg(long)]
+        workflows: Option<String>,
     },
 }
 
@@ -52,7 +58,8 @@ fn main() -> ExitCode {
             events,
             secrets,
             host_map,
-        } => run(&file, &input, events, secrets, host_map),
+            workflows,
+        } => run(&file, &input, events, secrets, host_map, workflows),
     }
 }
 
@@ -89,6 +96,7 @@ fn run(
     events: bool,
     secrets: Option<String>,
     host_map: Option<String>,
+    workflows: Option<String>,
 ) -> ExitCode {
     let definition = match read(file).map_err(|e| vec![e]).and_then(|text| {
         workflow::load(file, &text).map_err(|ds| ds.iter().map(ToString::to_string).collect())
@@ -138,11 +146,20 @@ fn run(
             eprintln!("{event}");
         }) as Box<dyn Fn(&str, &Value)>
     });
-    let options = Options {
-        http: http::Client::new(config),
-        secrets,
-        on_notify,
+    let registry = match workflows.map(|dir| Registry::load_dir(std::path::Path::new(&dir))) {
+        None => Registry::default(),
+        Some(Ok(r)) => r,
+        Some(Err(problems)) => {
+            problems.iter().for_each(|p| eprintln!("{p}"));
+            return ExitCode::from(2);
+        }
     };
+    let context = Context {
+        http: http::Client::new(config),
+        workflows: Arc::new(registry),
+        secrets,
+    };
+    let options = Options { context, on_notify };
     let runtime = match tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()

@@ -3,3 +3,4 @@
 
 pub mod effect;
 pub mod local;
+pub mod registry;

@@ -102,6 +102,31 @@ fn drive(case: &Case, definition: Rc<nagare::engine::Definition>) -> Run {
                             what: "emit".into(),
                         });
                     }
+                    Effect::Run { process, .. } => {
+                        let what = process
+                            .get("command")
+                            .or(process.get("name"))
+                            .and_then(Value::as_str)
+                            .unwrap_or("");
+                        run.log.push(format!(
+                            "run {} {what}",
+                            process["kind"].as_str().unwrap_or("?")
+                        ));
+                        run.arguments.push(process);
+                        let answer = answers.next().cloned().unwrap_or_else(|| {
+                            panic!("no answer for effect #{}", run.arguments.len())
+                        });
+                        let result = match answer.error {
+                            Some(e) => Err(e),
+                            None => Ok(answer.result),
+                        };
+                        pending.push(Pending {
+                            id,
+                            due: now + answer.after,
+                            result,
+                            what: "run".into(),
+                        });
+                    }
                     Effect::Call {
                         function,
                         arguments,

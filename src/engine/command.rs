@@ -20,6 +20,9 @@ pub enum Effect {
     },
     /// Fire when the clock reaches `at` (milliseconds since the Unix epoch).
     Timer { at: i64, task: String },
+    /// Run a process (`shell`, `script`, `workflow`, `container`) described by resolved data;
+    /// answer `{code, stdout, stderr}` for processes and the output for workflows.
+    Run { process: Value, task: String },
     /// Publish a CloudEvent; answer once it is accepted.
     Emit { event: Value, task: String },
 }

@@ -1,10 +1,21 @@
-//! Performs one effect of the engine: maps a call's resolved arguments onto the functions.
+//! Performs one effect of the engine: calls through `functions`, timers, processes, subflows.
 
+use super::registry::Registry;
 use crate::engine::Effect;
 use crate::error::Error;
-use crate::functions::{http, openapi};
+use crate::functions::{http, openapi, process};
 use serde_json::{Map, Value};
+use std::sync::Arc;
 use std::time::{SystemTime, UNIX_EPOCH};
+
+/// What effects run with; cheap to clone and sendable to other threads.
+#[derive(Clone)]
+pub struct Context {
+    pub http: http::Client,
+    pub workflows: Arc<Registry>,
+    /// `$secrets` for subflows.
+    pub secrets: Value,
+}
 
 /// Milliseconds since the Unix epoch.
 pub fn now_ms() -> i64 {
@@ -13,8 +24,8 @@ pub fn now_ms() -> i64 {
         .map_or(0, |d| d.as_millis() as i64)
 }
 
-/// Performs a call or timer effect (emitted events are answered by the caller).
-pub async fn perform(client: &http::Client, effect: Effect) -> Result<Value, Error> {
+/// Performs a call, timer or process effect (emitted events are answered by the caller).
+pub async fn perform(cx: &Context, effect: Effect) -> Result<Value, Error> {
     match effect {
         Effect::Timer { at, .. } => {
             let wait = at.saturating_sub(now_ms()).max(0) as u64;
@@ -26,7 +37,66 @@ pub async fn perform(client: &http::Client, effect: Effect) -> Result<Value, Err
             function,
             arguments,
             ..
-        } => call(client, &function, arguments).await,
+        } => call(&cx.http, &function, arguments).await,
+        Effect::Run { process, .. } => match process.get("kind").and_then(Value::as_str) {
+            Some("workflow") => subflow(cx, process).await,
+            Some("container") => Err(Error::configuration(
+                "`run: container` is not supported by this version of nagare yet",
+            )),
+            _ => process::run(&process).await,
+        },
+    }
+}
+
+/// Runs a subflow to its end on a thread of its own (an instance is single-threaded).
+async fn subflow(cx: &Context, process: Value) -> Result<Value, Error> {
+    let text = |k: &str| {
+        process
+            .get(k)
+            .and_then(Value::as_str)
+            .unwrap_or_default()
+            .to_string()
+    };
+    let (namespace, name, version) = (text("namespace"), text("name"), text("version"));
+    let entry = cx.workflows.find(&namespace, &name, &version).cloned().ok_or_else(|| {
+        Error::configuration(format!("no workflow {namespace}/{name}:{version} is known (give its folder with --workflows)"))
+    })?;
+    let input = process.get("input").cloned().unwrap_or(Value::Null);
+    let cx = cx.clone();
+    let outcome = tokio::task::spawn_blocking(move || -> Result<super::local::Outcome, Error> {
+        let definition = crate::workflow::load(&entry.file, &entry.text).map_err(|ds| {
+            Error::configuration(
+                ds.iter()
+                    .map(ToString::to_string)
+                    .collect::<Vec<_>>()
+                    .join("; "),
+            )
+        })?;
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .map_err(|e| Error::runtime(e.to_string()))?;
+        let options = super::local::Options {
+            context: cx,
+            on_notify: None,
+        };
+        let id = uuid::Uuid::new_v4().to_string();
+        Ok(runtime.block_on(super::local::run(
+            std::rc::Rc::new(definition),
+            &id,
+            input,
+            &options,
+        )))
+    })
+    .await
+    .map_err(|e| Error::runtime(format!("the subflow stopped: {e}")))??;
+    match (outcome.output, outcome.error) {
+        (Some(output), _) => Ok(output),
+        (None, Some(error)) => Err(error),
+        (None, None) => Err(Error::runtime(format!(
+            "the subflow ended {:?}",
+            outcome.status
+        ))),
     }
 }
 

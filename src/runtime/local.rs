@@ -2,20 +2,18 @@
 //! Effects run concurrently on the current tokio runtime; their results come back through a
 //! channel and are fed to the engine one at a time.
 
-use super::effect::{now_ms, perform};
+use super::effect::{Context, now_ms, perform};
 use crate::engine::instance::Start;
 use crate::engine::{Command, Definition, Event, Instance, Lifecycle, Notice, Status};
 use crate::error::Error;
-use crate::functions::http;
 use serde::Serialize;
 use serde_json::Value;
 use std::collections::HashMap;
 use std::rc::Rc;
 
 pub struct Options {
-    pub http: http::Client,
-    /// `$secrets`.
-    pub secrets: Value,
+    /// The HTTP client, the known workflows and `$secrets`.
+    pub context: Context,
     /// Called with every lifecycle notification (type, data) as it happens.
     pub on_notify: Option<Box<dyn Fn(&str, &Value)>>,
 }
@@ -47,7 +45,7 @@ pub async fn run(definition: Rc<Definition>, id: &str, input: Value, options: &O
     let start = Start {
         id: id.to_string(),
         input,
-        secrets: options.secrets.clone(),
+        secrets: options.context.secrets.clone(),
         now: now_ms(),
     };
     let (mut instance, commands) = Instance::start(definition, start);
@@ -68,10 +66,10 @@ pub async fn run(definition: Rc<Definition>, id: &str, input: Value, options: &O
                     if let crate::engine::Effect::Emit { event, .. } = &effect {
                         outcome.emitted.push(event.clone());
                     }
-                    let client = options.http.clone();
+                    let cx = options.context.clone();
                     let tx = tx.clone();
                     let handle = tokio::task::spawn(async move {
-                        let result = perform(&client, effect).await;
+                        let result = perform(&cx, effect).await;
                         let _ = tx.send((id, result));
                     });
                     running.insert(id, handle.abort_handle());

@@ -1,0 +1,131 @@
+//! The workflows nagare knows, by namespace, name and version: what `run: workflow` resolves.
+//! `nagare run --workflows DIR` fills it from a folder (later, the service's registry).
+
+use crate::dsl::diagnostic::Diagnostic;
+use std::path::Path;
+
+/// One known workflow: where it came from and its text (compiled when it runs).
+#[derive(Debug, Clone)]
+pub struct Entry {
+    pub namespace: String,
+    pub name: String,
+    pub version: String,
+    pub file: String,
+    pub text: String,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct Registry {
+    entries: Vec<Entry>,
+}
+
+impl Registry {
+    /// Reads every `.yaml`, `.yml` and `.json` file of `dir`; each must be a valid workflow.
+    pub fn load_dir(dir: &Path) -> Result<Registry, Vec<String>> {
+        let listing = std::fs::read_dir(dir).map_err(|e| {
+            vec![format!(
+                "{}:1:1: cannot read the folder: {e} (at /)",
+                dir.display()
+            )]
+        })?;
+        let mut files: Vec<_> = listing
+            .filter_map(|e| e.ok().map(|e| e.path()))
+            .filter(|p| {
+                p.extension()
+                    .is_some_and(|x| x == "yaml" || x == "yml" || x == "json")
+            })
+            .collect();
+        files.sort();
+        let mut registry = Registry::default();
+        let mut problems = Vec::new();
+        for path in files {
+            let file = path.display().to_string();
+            let text = match std::fs::read_to_string(&path) {
+                Ok(t) => t,
+                Err(e) => {
+                    problems.push(format!("{file}:1:1: cannot read the file: {e} (at /)"));
+                    continue;
+                }
+            };
+            match registry.add(&file, text) {
+                Ok(()) => {}
+                Err(ds) => problems.extend(ds.iter().map(ToString::to_string)),
+            }
+        }
+        if problems.is_empty() {
+            Ok(registry)
+        } else {
+            Err(problems)
+        }
+    }
+
+    /// Adds a workflow after validating it.
+    pub fn add(&mut self, file: &str, text: String) -> Result<(), Vec<Diagnostic>> {
+        let definition = crate::workflow::load(file, &text)?;
+        let d = &definition.workflow.document;
+        self.entries.push(Entry {
+            namespace: d.namespace.clone(),
+            name: d.name.clone(),
+            version: d.version.clone(),
+            file: file.to_string(),
+            text,
+        });
+        Ok(())
+    }
+
+    /// The workflow `namespace/name` at `version`, or its highest version for `latest`.
+    pub fn find(&self, namespace: &str, name: &str, version: &str) -> Option<&Entry> {
+        let candidates = self
+            .entries
+            .iter()
+            .filter(|e| e.namespace == namespace && e.name == name);
+        if version == "latest" {
+            candidates.max_by_key(|e| semver(&e.version))
+        } else {
+            candidates.into_iter().find(|e| e.version == version)
+        }
+    }
+}
+
+/// Orders `MAJOR.MINOR.PATCH[-pre]`; a pre-release sorts before its release.
+fn semver(v: &str) -> (u64, u64, u64, bool, String) {
+    let (core, pre) = v.split_once('-').map_or((v, ""), |(c, p)| (c, p));
+    let core = core.split('+').next().unwrap_or(core);
+    let mut n = core.split('.').map(|p| p.parse::<u64>().unwrap_or(0));
+    (
+        n.next().unwrap_or(0),
+        n.next().unwrap_or(0),
+        n.next().unwrap_or(0),
+        pre.is_empty(),
+        pre.to_string(),
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn doc(version: &str) -> String {
+        format!(
+            "document: {{dsl: 1.0.3, namespace: ns, name: sub, version: '{version}'}}\ndo:\n  - a: {{set: {{v: '{version}'}}}}\n"
+        )
+    }
+
+    #[test]
+    fn finds_exact_and_latest_versions() {
+        let mut r = Registry::default();
+        for v in ["1.2.0", "1.10.0", "1.10.0-rc.1", "0.9.9"] {
+            r.add("mem", doc(v)).unwrap();
+        }
+        assert_eq!(
+            r.find("ns", "sub", "1.2.0").map(|e| e.version.as_str()),
+            Some("1.2.0")
+        );
+        assert_eq!(
+            r.find("ns", "sub", "latest").map(|e| e.version.as_str()),
+            Some("1.10.0")
+        );
+        assert!(r.find("ns", "sub", "2.0.0").is_none());
+        assert!(r.find("other", "sub", "latest").is_none());
+    }
+}
