@@ -14,6 +14,7 @@ pub mod notice;
 mod data_flow;
 mod env;
 mod executor;
+mod extension;
 mod flow;
 mod retry;
 mod task;

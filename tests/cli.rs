@@ -321,3 +321,165 @@ fn chain_workflow_runs() {
         json!({"x": 100})
     );
 }
+
+const HEAD: &str = "document: {dsl: 1.0.3, namespace: t, name: proc, version: 1.0.0}\n";
+
+/// Real processes: `sh`, `node` and `python3` with argv, stdin and environment.
+#[test]
+fn run_shell_and_scripts() {
+    let file = write(
+        "processes.yaml",
+        &format!(
+            "{HEAD}do:
+  - shell:
+      run:
+        shell:
+          command: 'read line; echo \"$line $1 $GREETING\"'
+          arguments: ['${{ .who }}']
+          stdin: '${{ .word }}'
+          environment: {{GREETING: hello}}
+      output: {{as: '${{ {{shell: .}} }}'}}
+  - js:
+      run:
+        script:
+          language: js
+          code: 'console.log(JSON.stringify({{argv: process.argv.slice(2), env: process.env.FOO}}))'
+          arguments: [a, b]
+          environment: {{FOO: bar}}
+      output: {{as: '${{ $input + {{js: (. | fromjson)}} }}'}}
+  - py:
+      run:
+        script:
+          language: python
+          code: 'import sys; print(sys.stdin.read().upper(), file=sys.stderr); sys.exit(4)'
+          stdin: quiet
+        return: all
+      output: {{as: '${{ $input + {{py: .}} }}'}}
+"
+        ),
+    );
+    let out = nagare(&["run", &file, "--input", r#"{"who": "ada", "word": "hi"}"#]);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    let v: Value = serde_json::from_str(&out.stdout).unwrap();
+    assert_eq!(v["shell"], "hi ada hello\n");
+    assert_eq!(v["js"], json!({"argv": ["a", "b"], "env": "bar"}));
+    assert_eq!(
+        v["py"],
+        json!({"code": 4, "stdout": "", "stderr": "QUIET\n"})
+    );
+}
+
+#[test]
+fn run_nonzero_exit_faults_and_missing_interpreter_is_a_configuration_error() {
+    let file = write(
+        "fails.yaml",
+        &format!(
+            "{HEAD}do:\n  - f:\n      run:\n        shell: {{command: 'echo oops >&2; exit 7'}}\n"
+        ),
+    );
+    let out = nagare(&["run", &file]);
+    assert_eq!(out.code, 1);
+    let e: Value = serde_json::from_str(out.stderr.trim()).unwrap();
+    assert_eq!(e["status"], 500);
+    assert_eq!(e["detail"], "the process exited with code 7: oops");
+    let file = write(
+        "nonode.yaml",
+        &format!("{HEAD}do:\n  - f:\n      run:\n        script: {{language: js, code: '1'}}\n"),
+    );
+    let out = Command::new(env!("CARGO_BIN_EXE_nagare"))
+        .args(["run", &file])
+        .env("PATH", "/nonexistent")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let e: Value = serde_json::from_slice(&out.stderr).unwrap();
+    assert_eq!(
+        e["type"],
+        "https://serverlessworkflow.io/spec/1.0.0/errors/configuration"
+    );
+    assert!(
+        e["detail"]
+            .as_str()
+            .unwrap()
+            .contains("`node` is not installed"),
+        "{e}"
+    );
+}
+
+/// A task timeout kills its process: the run ends at the timeout, not when `sleep` would.
+#[test]
+fn a_timeout_kills_the_process() {
+    let file = write(
+        "slow.yaml",
+        &format!(
+            "{HEAD}do:\n  - slow:\n      timeout: {{after: PT0.3S}}\n      run:\n        shell: {{command: 'sleep 30'}}\n"
+        ),
+    );
+    let started = std::time::Instant::now();
+    let out = nagare(&["run", &file]);
+    assert_eq!(out.code, 1);
+    assert!(
+        started.elapsed() < std::time::Duration::from_secs(10),
+        "took {:?}",
+        started.elapsed()
+    );
+    let e: Value = serde_json::from_str(out.stderr.trim()).unwrap();
+    assert_eq!(e["status"], 408);
+    assert_eq!(e["instance"], "/do/0/slow");
+}
+
+/// `run: workflow` resolves namespace/name/version (and `latest`) from `--workflows`; the
+/// subflow's output is the task's output and its fault is the task's fault.
+#[test]
+fn run_subflows_from_a_folder() {
+    let dir = std::env::temp_dir().join(format!("nagare-subflows-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    for v in ["1.0.0", "1.1.0"] {
+        std::fs::write(
+            dir.join(format!("double-{v}.yaml")),
+            format!("document: {{dsl: 1.0.3, namespace: lib, name: double, version: '{v}'}}\ndo:\n  - d: {{set: {{n: '${{ .n * 2 }}', v: '{v}'}}}}\n"),
+        )
+        .unwrap();
+    }
+    std::fs::write(
+        dir.join("fail.yaml"),
+        "document: {dsl: 1.0.3, namespace: lib, name: fail, version: '1.0.0'}\ndo:\n  - f: {raise: {error: {type: https://e.x/bad, status: 422}}}\n",
+    )
+    .unwrap();
+    let parent = write(
+        "parent.yaml",
+        &format!(
+            "{HEAD}do:\n  - exact:\n      run:\n        workflow: {{namespace: lib, name: double, version: 1.0.0, input: {{n: '${{ .n }}'}}}}\n  - latest:\n      run:\n        workflow: {{namespace: lib, name: double, version: latest}}\n"
+        ),
+    );
+    let dir_arg = dir.display().to_string();
+    let out = nagare(&[
+        "run",
+        &parent,
+        "--input",
+        r#"{"n": 3}"#,
+        "--workflows",
+        &dir_arg,
+    ]);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert_eq!(
+        serde_json::from_str::<Value>(&out.stdout).unwrap(),
+        json!({"n": 12, "v": "1.1.0"})
+    );
+    let failing = write(
+        "parent-fail.yaml",
+        &format!(
+            "{HEAD}do:\n  - call:\n      run:\n        workflow: {{namespace: lib, name: fail, version: 1.0.0}}\n"
+        ),
+    );
+    let out = nagare(&["run", &failing, "--workflows", &dir_arg]);
+    assert_eq!(out.code, 1);
+    let e: Value = serde_json::from_str(out.stderr.trim()).unwrap();
+    assert_eq!(e["status"], 422);
+    let out = nagare(&["run", &failing]);
+    assert!(
+        out.stderr.contains("no workflow lib/fail:1.0.0 is known"),
+        "{}",
+        out.stderr
+    );
+}

@@ -20,6 +20,8 @@ pub struct Definition {
     /// when something reads them.
     pub(crate) uses_task: bool,
     pub(crate) uses_workflow: bool,
+    /// `use.extensions` in declaration order, flattened to (name, extension).
+    pub(crate) extensions: Vec<(String, crate::dsl::model::Extension)>,
     schemas: RefCell<HashMap<String, Rc<jsonschema::Validator>>>,
 }
 
@@ -70,8 +72,19 @@ impl Definition {
                 .collect::<Vec<_>>()
         })?;
         let uses = |arg: &str| sources.iter().any(|s| s.contains(arg));
+        let extensions = workflow
+            .use_
+            .iter()
+            .flat_map(|u| u.extensions.iter())
+            .flat_map(|item| item.iter().map(|(n, e)| (n.clone(), e.clone())))
+            .collect();
         Ok(Definition {
-            uses_task: uses("$task"),
+            extensions,
+            uses_task: uses("$task")
+                || !workflow
+                    .use_
+                    .as_ref()
+                    .is_none_or(|u| u.extensions.is_empty()),
             uses_workflow: uses("$workflow"),
             mode: if loose { Mode::Loose } else { Mode::Strict },
             workflow,

@@ -47,7 +47,18 @@ pub(crate) fn run<'a>(
     Box::pin(async move {
         let base = &task.base;
         let started = env.now();
-        let descriptor = if env.def.uses_task {
+        let extended = pointer
+            .starts_with("/use/extensions")
+            .then(|| {
+                locals
+                    .iter()
+                    .rev()
+                    .find(|(n, _)| &**n == super::extension::EXTENDED)
+            })
+            .flatten();
+        let descriptor = if let Some((_, d)) = extended {
+            d.clone()
+        } else if env.def.uses_task {
             describe(name, task, &pointer, &raw, started)
         } else {
             Val::Null
@@ -65,6 +76,26 @@ pub(crate) fn run<'a>(
                 });
             }
         }
+        if !env.def.extensions.is_empty() && !pointer.starts_with("/use/extensions") {
+            return super::extension::around(env, name, task, pointer, raw, descriptor, locals)
+                .await;
+        }
+        execute(env, task, pointer, raw, descriptor, locals).await
+    })
+}
+
+/// The task itself, after `if` and extensions: lifecycle, timeout, data flow.
+pub(crate) fn execute<'a>(
+    env: &'a Env,
+    task: &'a Task,
+    pointer: String,
+    raw: Val,
+    descriptor: Val,
+    locals: &'a Locals,
+) -> Boxed<'a, Result<Outcome, Error>> {
+    Box::pin(async move {
+        let base = &task.base;
+        let args = env.args(&Val::Null, descriptor.clone(), locals);
         let mut guard = Guard::start(env, &pointer);
         let body = body(env, task, &pointer, raw, descriptor, locals);
         let result = match &base.timeout {
@@ -167,7 +198,7 @@ async fn kind(
 }
 
 /// `$task`: the task's name, reference, definition, raw input and start time.
-fn describe(name: &str, task: &Task, pointer: &str, raw: &Val, started: i64) -> Val {
+pub(crate) fn describe(name: &str, task: &Task, pointer: &str, raw: &Val, started: i64) -> Val {
     let definition = serde_json::to_value(task).unwrap_or_default();
     let mut d = value::object([
         ("name", value::string(name)),

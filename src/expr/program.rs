@@ -47,7 +47,7 @@ impl Program {
         locals.sort();
         locals.dedup();
         locals.retain(|l| !BUILTINS.contains(&l.as_str()) && l != "__e");
-        let mut code = String::new();
+        let mut code = String::from(PRELUDE);
         for (i, s) in unique.iter().enumerate() {
             code.push_str(&format!("def __e{i}: {s}\n;\n"));
         }
@@ -124,6 +124,12 @@ fn describe(e: jaq_core::Exn<'_, Val>) -> String {
         Err(_) => "evaluation stopped (halt)".to_string(),
     }
 }
+
+/// Definitions that replace jq's: `startswith`/`endswith` answer false for non-strings instead
+/// of failing, so that conditions probing optional fields (the spec's own mock-service
+/// extension tests `$task.with.endpoint | startswith(...)` on an endpoint object) stay conditions.
+const PRELUDE: &str = "def startswith($s): type == \"string\" and ($s | type) == \"string\" and (($s == \"\") or (ltrimstr($s) != .));\n\
+def endswith($s): type == \"string\" and ($s | type) == \"string\" and (($s == \"\") or (rtrimstr($s) != .));\n";
 
 /// Appends a balanced dispatch over `__e{lo}..__e{hi}` on `$__e`.
 fn dispatch(code: &mut String, lo: usize, hi: usize) {
@@ -238,6 +244,22 @@ mod tests {
                 json!(null),
                 json!({"a": 2, "b": "red"}),
             ],
+        );
+    }
+
+    #[test]
+    fn lenient_string_predicates() {
+        check(
+            &[
+                r#"startswith("ab")"#,
+                r#"endswith("c")"#,
+                r#"{a: 1} | startswith("x")"#,
+                r#"startswith("")"#,
+            ],
+            &[],
+            &Args::default(),
+            json!("abc"),
+            &[json!(true), json!(true), json!(false), json!(true)],
         );
     }
 
