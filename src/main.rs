@@ -43,6 +43,10 @@ enum Command {
         /// Map hosts to other base URLs: `host=http://127.0.0.1:8080,...` (also NAGARE_HOST_MAP).
         #[arg(long, env = "NAGARE_HOST_MAP")]
         host_map: Option<String>,
+        /// A CloudEvent (JSON, or @FILE with one event or an array) put on the in-process bus
+        /// before the run starts; repeatable. `listen` tasks consume them.
+        #[arg(long = "event")]
+        bus: Vec<String>,
         /// A folder of workflows that `run: workflow` tasks may start (by namespace/name/version).
         #[arg(long)]
         workflows: Option<String>,
@@ -59,7 +63,8 @@ fn main() -> ExitCode {
             secrets,
             host_map,
             workflows,
-        } => run(&file, &input, events, secrets, host_map, workflows),
+            bus,
+        } => run(&file, &input, events, secrets, host_map, workflows, bus),
     }
 }
 
@@ -97,6 +102,7 @@ fn run(
     secrets: Option<String>,
     host_map: Option<String>,
     workflows: Option<String>,
+    bus: Vec<String>,
 ) -> ExitCode {
     let definition = match read(file).map_err(|e| vec![e]).and_then(|text| {
         workflow::load(file, &text).map_err(|ds| ds.iter().map(ToString::to_string).collect())
@@ -159,7 +165,22 @@ fn run(
         workflows: Arc::new(registry),
         secrets,
     };
-    let options = Options { context, on_notify };
+    let mut events = Vec::new();
+    for arg in &bus {
+        match data_argument(arg, "--event") {
+            Ok(Value::Array(many)) => events.extend(many),
+            Ok(one) => events.push(one),
+            Err(e) => {
+                eprintln!("{e}");
+                return ExitCode::from(2);
+            }
+        }
+    }
+    let options = Options {
+        context,
+        events,
+        on_notify,
+    };
     let runtime = match tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()

@@ -31,9 +31,19 @@ struct Case {
     output: Option<Value>,
     /// Expected error (its fields must match).
     error: Option<Value>,
+    /// CloudEvents delivered to the instance at a time (milliseconds after the start).
+    #[serde(default)]
+    events: Vec<Delivery>,
     /// Expected subset of a call's arguments, checked per call in order.
     #[serde(default)]
     arguments: Vec<Value>,
+}
+
+#[derive(Deserialize, Clone)]
+#[serde(deny_unknown_fields)]
+struct Delivery {
+    at: i64,
+    event: Value,
 }
 
 #[derive(Deserialize, Clone)]
@@ -76,6 +86,8 @@ fn drive(case: &Case, definition: Rc<nagare::engine::Definition>) -> Run {
     let mut run = Run::default();
     let mut pending: Vec<Pending> = Vec::new();
     let mut answers = case.calls.iter();
+    let mut deliveries = case.events.clone();
+    let mut listens: Vec<u64> = Vec::new();
     let mut now = T0;
     let mut queue = commands;
     for _ in 0..10_000 {
@@ -83,6 +95,10 @@ fn drive(case: &Case, definition: Rc<nagare::engine::Definition>) -> Run {
             run.commands.push(c.clone());
             match c {
                 Command::Perform { id, effect } => match effect {
+                    Effect::Listen { .. } => {
+                        run.log.push("listen".into());
+                        listens.push(id);
+                    }
                     Effect::Timer { at, .. } => {
                         run.log.push(format!("timer {}", at - now));
                         pending.push(Pending {
@@ -160,6 +176,9 @@ fn drive(case: &Case, definition: Rc<nagare::engine::Definition>) -> Run {
                     }
                 },
                 Command::Cancel { id } => {
+                    if listens.contains(&id) {
+                        run.log.push("cancel listen".into());
+                    }
                     if let Some(i) = pending.iter().position(|p| p.id == id) {
                         run.log.push(format!("cancel {}", pending.remove(i).what));
                     }
@@ -185,6 +204,20 @@ fn drive(case: &Case, definition: Rc<nagare::engine::Definition>) -> Run {
             return run;
         }
         pending.sort_by_key(|p| (p.due, p.id));
+        deliveries.sort_by_key(|d| d.at);
+        if let Some(d) = deliveries
+            .first()
+            .filter(|d| pending.first().is_none_or(|p| T0 + d.at <= p.due))
+        {
+            now = now.max(T0 + d.at);
+            let event = Event::Receive {
+                event: d.event.clone(),
+            };
+            deliveries.remove(0);
+            run.events.push((event.clone(), now));
+            queue = instance.step(event, now);
+            continue;
+        }
         assert!(!pending.is_empty(), "the instance waits for nothing");
         let next = pending.remove(0);
         now = now.max(next.due);

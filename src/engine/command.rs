@@ -23,6 +23,9 @@ pub enum Effect {
     /// Run a process (`shell`, `script`, `workflow`, `container`) described by resolved data;
     /// answer `{code, stdout, stderr}` for processes and the output for workflows.
     Run { process: Value, task: String },
+    /// Subscribe the instance to CloudEvents for a `listen` task: the runtime delivers events
+    /// with [`Event::Receive`] until it sees [`Command::Cancel`] for this id (never `Done`).
+    Listen { to: Value, task: String },
     /// Publish a CloudEvent; answer once it is accepted.
     Emit { event: Value, task: String },
 }
@@ -42,13 +45,15 @@ pub enum Command {
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(tag = "event", rename_all = "camelCase")]
+#[serde(tag = "kind", rename_all = "camelCase")]
 pub enum Event {
     /// An effect finished.
     Done {
         id: EffectId,
         result: Result<Value, Error>,
     },
+    /// A CloudEvent delivered to the instance (kept until a `listen` consumes it).
+    Receive { event: Value },
     /// Cancel the instance.
     Cancel,
 }

@@ -23,6 +23,12 @@ pub(crate) struct Shared {
     /// Milliseconds since the Unix epoch, as given by the last event.
     pub now: i64,
     pub rng: fastrand::Rng,
+    /// CloudEvents received and not yet consumed by a `listen`, in arrival order.
+    pub inbox: Vec<Val>,
+    /// Correlation values fixed by the first matching event (`correlate` without `expect`).
+    pub correlations: HashMap<String, Val>,
+    /// How many `listen` tasks wait right now.
+    pub listening: usize,
     /// A task said `then: end`: the workflow is ending.
     pub ended: bool,
     /// `$context`, set by `export.as`.
@@ -40,6 +46,9 @@ impl Shared {
             now,
             rng: fastrand::Rng::with_seed(seed),
             ended: false,
+            inbox: Vec::new(),
+            correlations: HashMap::new(),
+            listening: 0,
             context: Val::obj(Default::default()),
         }))
     }

@@ -89,6 +89,9 @@ impl Instance {
     }
 
     pub fn status(&self) -> Status {
+        if self.status == Status::Running && self.env.shared.borrow().listening > 0 {
+            return Status::Waiting;
+        }
         self.status
     }
 
@@ -107,6 +110,10 @@ impl Instance {
                 if !self.env.shared.borrow_mut().resolve(id, result) {
                     return Vec::new();
                 }
+                self.poll()
+            }
+            Event::Receive { event } => {
+                self.env.shared.borrow_mut().inbox.push(from_json(&event));
                 self.poll()
             }
             Event::Cancel => {

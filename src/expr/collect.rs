@@ -121,7 +121,7 @@ fn bare(path: &[String]) -> bool {
         .unwrap_or("");
     let grand = path
         .len()
-        .checked_sub(4)
+        .checked_sub(3)
         .map(|i| path[i].as_str())
         .unwrap_or("");
     match key {

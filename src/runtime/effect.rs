@@ -33,6 +33,8 @@ pub async fn perform(cx: &Context, effect: Effect) -> Result<Value, Error> {
             Ok(Value::Null)
         }
         Effect::Emit { event, .. } => Ok(event),
+        // A subscription never answers; it ends when the engine cancels it.
+        Effect::Listen { .. } => std::future::pending().await,
         Effect::Call {
             function,
             arguments,
@@ -78,6 +80,7 @@ async fn subflow(cx: &Context, process: Value) -> Result<Value, Error> {
             .map_err(|e| Error::runtime(e.to_string()))?;
         let options = super::local::Options {
             context: cx,
+            events: Vec::new(),
             on_notify: None,
         };
         let id = uuid::Uuid::new_v4().to_string();

@@ -4,7 +4,7 @@
 
 use super::effect::{Context, now_ms, perform};
 use crate::engine::instance::Start;
-use crate::engine::{Command, Definition, Event, Instance, Lifecycle, Notice, Status};
+use crate::engine::{Command, Definition, Effect, Event, Instance, Lifecycle, Notice, Status};
 use crate::error::Error;
 use serde::Serialize;
 use serde_json::Value;
@@ -14,6 +14,8 @@ use std::rc::Rc;
 pub struct Options {
     /// The HTTP client, the known workflows and `$secrets`.
     pub context: Context,
+    /// CloudEvents on the in-process bus from the start (`nagare run --event`).
+    pub events: Vec<Value>,
     /// Called with every lifecycle notification (type, data) as it happens.
     pub on_notify: Option<Box<dyn Fn(&str, &Value)>>,
 }
@@ -58,13 +60,24 @@ pub async fn run(definition: Rc<Definition>, id: &str, input: Value, options: &O
         tasks: Vec::new(),
         emitted: Vec::new(),
     };
+    // The in-process event bus: given events, then every emitted event, delivered in order.
+    let mut bus: std::collections::VecDeque<Value> = options.events.iter().cloned().collect();
+    let mut listens: std::collections::HashSet<u64> = Default::default();
     let mut queue = commands;
     loop {
         for command in queue.drain(..) {
             match command {
                 Command::Perform { id, effect } => {
-                    if let crate::engine::Effect::Emit { event, .. } = &effect {
-                        outcome.emitted.push(event.clone());
+                    match &effect {
+                        Effect::Emit { event, .. } => {
+                            outcome.emitted.push(event.clone());
+                            bus.push_back(event.clone());
+                        }
+                        Effect::Listen { .. } => {
+                            listens.insert(id);
+                            continue;
+                        }
+                        _ => {}
                     }
                     let cx = options.context.clone();
                     let tx = tx.clone();
@@ -75,6 +88,7 @@ pub async fn run(definition: Rc<Definition>, id: &str, input: Value, options: &O
                     running.insert(id, handle.abort_handle());
                 }
                 Command::Cancel { id } => {
+                    listens.remove(&id);
                     if let Some(h) = running.remove(&id) {
                         h.abort();
                     }
@@ -99,11 +113,24 @@ pub async fn run(definition: Rc<Definition>, id: &str, input: Value, options: &O
             }
             return outcome;
         }
+        if let Some(event) = bus.pop_front() {
+            queue = instance.step(Event::Receive { event }, now_ms());
+            continue;
+        }
+        if running.is_empty() {
+            outcome.status = Status::Faulted;
+            outcome.error = Some(if listens.is_empty() {
+                Error::runtime("the instance waits for nothing (internal error)")
+            } else {
+                Error::runtime(
+                    "the workflow waits for events that nothing in this process will send: `nagare run` delivers the events given with --event and those the workflow emits",
+                )
+            });
+            return outcome;
+        }
         let Some((id, result)) = rx.recv().await else {
             outcome.status = Status::Faulted;
-            outcome.error = Some(Error::runtime(
-                "the instance waits for nothing (internal error)",
-            ));
+            outcome.error = Some(Error::runtime("the effect channel closed (internal error)"));
             return outcome;
         };
         running.remove(&id);
