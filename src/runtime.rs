@@ -4,3 +4,4 @@
 pub mod effect;
 pub mod local;
 pub mod registry;
+pub mod resource;

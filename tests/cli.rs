@@ -483,3 +483,93 @@ fn run_subflows_from_a_folder() {
         out.stderr
     );
 }
+
+/// `input.schema` and `output.schema` from external resources (a file here); the failing
+/// pointer is in the validation error.
+#[test]
+fn external_schema_resources() {
+    let schema = write(
+        "person.schema.json",
+        r#"{"type": "object", "required": ["name"], "properties": {"age": {"type": "integer", "minimum": 0}}}"#,
+    );
+    let file = write(
+        "schema-resource.yaml",
+        &format!(
+            "{HEAD}input:\n  schema:\n    resource:\n      endpoint: file://{schema}\ndo:\n  - ok:\n      set: {{fine: true}}\n      output:\n        schema:\n          resource: {{endpoint: {{uri: 'file://{schema}'}}}}\n"
+        ),
+    );
+    let out = nagare(&["run", &file, "--input", r#"{"name": "x", "age": -1}"#]);
+    assert_eq!(out.code, 1);
+    let e: Value = serde_json::from_str(out.stderr.trim()).unwrap();
+    assert_eq!(e["status"], 400);
+    assert!(e["detail"].as_str().unwrap().contains("at /age"), "{e}");
+    let out = nagare(&["run", &file, "--input", r#"{"name": "x"}"#]);
+    assert_eq!(out.code, 1, "the output lacks `name`");
+    let e: Value = serde_json::from_str(out.stderr.trim()).unwrap();
+    assert_eq!(e["instance"], "/do/0/ok");
+    let missing = write(
+        "schema-missing.yaml",
+        &format!(
+            "{HEAD}input:\n  schema:\n    resource:\n      endpoint: file:///nonexistent.json\ndo:\n  - ok: {{set: {{a: 1}}}}\n"
+        ),
+    );
+    let out = nagare(&["run", &missing]);
+    let e: Value = serde_json::from_str(out.stderr.trim()).unwrap();
+    assert_eq!(
+        e["type"],
+        "https://serverlessworkflow.io/spec/1.0.0/errors/configuration"
+    );
+    assert!(
+        e["detail"].as_str().unwrap().contains("/nonexistent.json"),
+        "{e}"
+    );
+}
+
+/// `emit` and `listen` meet on the in-process bus: one fork branch listens, the other emits;
+/// `--event` puts events on the bus before the run; a listen nothing can satisfy fails clearly.
+#[test]
+fn emit_and_listen_on_the_in_process_bus() {
+    let file = write(
+        "bus.yaml",
+        &format!(
+            "{HEAD}do:
+  - meet:
+      fork:
+        branches:
+          - waiter:
+              listen:
+                to:
+                  one:
+                    with: {{type: com.example.ready, data: '${{ .n > 1 }}'}}
+          - teller:
+              emit:
+                event:
+                  with: {{source: https://nagare.test, type: com.example.ready, data: {{n: 2}}}}
+  - external:
+      listen:
+        to:
+          one:
+            with: {{type: com.example.outside}}
+        read: envelope
+      output:
+        as: '${{ {{first: $input[0][0], outside: .[0].id}} }}'
+"
+        ),
+    );
+    let event =
+        r#"{"specversion": "1.0", "id": "ext-1", "source": "cli", "type": "com.example.outside"}"#;
+    let out = nagare(&["run", &file, "--event", event]);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert_eq!(
+        serde_json::from_str::<Value>(&out.stdout).unwrap(),
+        json!({"first": {"n": 2}, "outside": "ext-1"})
+    );
+    let out = nagare(&["run", &file]);
+    assert_eq!(out.code, 1);
+    assert!(
+        out.stderr
+            .contains("waits for events that nothing in this process will send"),
+        "{}",
+        out.stderr
+    );
+}

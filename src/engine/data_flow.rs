@@ -6,8 +6,8 @@ use crate::error::Error;
 use crate::expr::{Args, Val, to_json};
 use serde_json::Value;
 
-/// Validates `value` against a schema (inline documents; external resources are not fetched
-/// by the engine and raise a configuration error).
+/// Validates `value` against a schema: an inline document, or an external resource that the
+/// runtime loaded before the run (one it could not load is a configuration error).
 pub(crate) fn check_schema(
     env: &Env,
     schema: &Schema,
@@ -15,10 +15,21 @@ pub(crate) fn check_schema(
     value: &Val,
     what: &str,
 ) -> Result<(), Error> {
-    let Some(document) = &schema.document else {
-        return Err(Error::configuration(format!(
-            "{what} schema at {pointer}: external schema resources are not supported yet"
-        )));
+    let loaded;
+    let document = match (&schema.document, &schema.resource) {
+        (Some(d), _) => d,
+        (None, Some(r)) => {
+            loaded = env
+                .def
+                .resource(r.endpoint.uri())
+                .map_err(|e| Error::configuration(format!("{what} schema at {pointer}: {e}")))?;
+            &loaded
+        }
+        (None, None) => {
+            return Err(Error::configuration(format!(
+                "{what} schema at {pointer} has neither document nor resource"
+            )));
+        }
     };
     let validator = env
         .def

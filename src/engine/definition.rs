@@ -23,6 +23,9 @@ pub struct Definition {
     /// `use.extensions` in declaration order, flattened to (name, extension).
     pub(crate) extensions: Vec<(String, crate::dsl::model::Extension)>,
     schemas: RefCell<HashMap<String, Rc<jsonschema::Validator>>>,
+    /// External schema documents by URI, loaded by the runtime before the run (the engine
+    /// does no IO); an error says why one could not be loaded.
+    resources: RefCell<HashMap<String, Result<Value, String>>>,
 }
 
 /// A problem with a definition, at a JSON pointer.
@@ -91,6 +94,7 @@ impl Definition {
             document,
             program,
             schemas: RefCell::default(),
+            resources: RefCell::default(),
         })
     }
 
@@ -111,6 +115,52 @@ impl Definition {
             .borrow_mut()
             .insert(pointer.to_string(), validator.clone());
         Ok(validator)
+    }
+
+    /// The URIs of the external schema resources the definition uses (`schema.resource`).
+    pub fn schema_resources(&self) -> Vec<String> {
+        fn walk(v: &Value, under_schema: bool, out: &mut Vec<String>) {
+            match v {
+                Value::Object(m) => {
+                    if under_schema {
+                        if let Some(uri) = m
+                            .get("resource")
+                            .and_then(|r| r.get("endpoint"))
+                            .and_then(|e| e.get("uri").or(Some(e)))
+                            .and_then(Value::as_str)
+                        {
+                            out.push(uri.to_string());
+                        }
+                    }
+                    for (k, child) in m {
+                        walk(child, k == "schema", out);
+                    }
+                }
+                Value::Array(items) => items.iter().for_each(|i| walk(i, false, out)),
+                _ => {}
+            }
+        }
+        let mut out = Vec::new();
+        walk(&self.document, false, &mut out);
+        out.sort();
+        out.dedup();
+        out
+    }
+
+    /// Gives the engine an external schema document (or why it could not be loaded).
+    pub fn provide_schema(&self, uri: &str, document: Result<Value, String>) {
+        self.resources
+            .borrow_mut()
+            .insert(uri.to_string(), document);
+    }
+
+    pub(crate) fn resource(&self, uri: &str) -> Result<Value, String> {
+        match self.resources.borrow().get(uri) {
+            Some(r) => r.clone(),
+            None => Err(format!(
+                "the schema resource {uri} was not loaded by the runtime"
+            )),
+        }
     }
 
     /// `namespace/name:version`, used in logs and lifecycle events.

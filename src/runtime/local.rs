@@ -50,6 +50,12 @@ pub async fn run(definition: Rc<Definition>, id: &str, input: Value, options: &O
         secrets: options.context.secrets.clone(),
         now: now_ms(),
     };
+    for uri in definition.schema_resources() {
+        definition.provide_schema(
+            &uri,
+            super::resource::fetch(&options.context.http, &uri).await,
+        );
+    }
     let (mut instance, commands) = Instance::start(definition, start);
     let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
     let mut running: HashMap<u64, tokio::task::AbortHandle> = HashMap::new();
