@@ -176,7 +176,8 @@ fn drive(case: &Case, definition: Rc<nagare::engine::Definition>) -> Run {
                     }
                 },
                 Command::Cancel { id } => {
-                    if listens.contains(&id) {
+                    if let Some(i) = listens.iter().position(|l| *l == id) {
+                        listens.remove(i);
                         run.log.push("cancel listen".into());
                     }
                     if let Some(i) = pending.iter().position(|p| p.id == id) {
@@ -199,6 +200,10 @@ fn drive(case: &Case, definition: Rc<nagare::engine::Definition>) -> Run {
                 Command::Complete { output } => run.end = Some(Ok(output)),
                 Command::Fault { error } => run.end = Some(Err(error)),
             }
+        }
+        // An instance that only listens is waiting (the spec's status phase).
+        if run.end.is_none() && !listens.is_empty() && pending.is_empty() {
+            assert_eq!(instance.status(), nagare::engine::Status::Waiting);
         }
         if run.end.is_some() {
             return run;
