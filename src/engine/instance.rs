@@ -199,7 +199,7 @@ async fn workflow_root(env: &Env, raw: Val) -> Result<Val, Error> {
     before(
         body,
         timer,
-        Error::timeout(format!("the workflow did not end within {limit:?}")).at("/"),
+        Error::timeout(format!("the workflow did not end within {limit:?}")).at(""),
     )
     .await
 }

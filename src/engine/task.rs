@@ -164,6 +164,10 @@ fn body<'a>(
         let at = At { pointer, locals };
         let (out, directive) = kind(env, &task.kind, &at, input, &mut args).await?;
         let ended = env.shared.borrow().ended;
+        // `$task.output` is the raw output, for `output.as` and `export.as`.
+        if let Val::Obj(map) = &mut args.task {
+            std::rc::Rc::make_mut(map).insert(value::string("output"), out.clone());
+        }
         let output = data_flow::output(env, base.output.as_ref(), pointer, out, &args)?;
         data_flow::export(env, base.export.as_ref(), pointer, &output, &args)?;
         Ok((output, ended, directive))

@@ -14,7 +14,8 @@ pub fn check(template: &str) -> Result<(), String> {
 }
 
 /// Expands `template` with the fields of `vars` (an object; other values expand nothing).
-/// Strings, numbers and booleans are values; arrays are lists, objects associative arrays.
+/// A variable must be a string, number, boolean or null, as the spec says; an array or object
+/// is an error.
 pub fn expand(template: &str, vars: &Val) -> Result<String, String> {
     if !template.contains('{') {
         return Ok(template.to_string());
@@ -22,12 +23,16 @@ pub fn expand(template: &str, vars: &Val) -> Result<String, String> {
     let parsed = UriTemplateStr::new(template)
         .map_err(|e| format!("invalid URI template `{template}`: {e}"))?;
     let mut context = SimpleContext::new();
-    if let Val::Obj(map) = vars {
-        for (k, v) in map.iter() {
-            let Some(name) = super::value::as_str(k) else {
-                continue;
-            };
-            context.insert(name.into_owned(), value(v));
+    for var in parsed.variables() {
+        let name = var.as_str();
+        let v = super::value::get(vars, name).unwrap_or(&Val::Null);
+        if matches!(v, Val::Arr(_) | Val::Obj(_)) {
+            return Err(format!(
+                "URI template variable `{name}` must be a string, number, boolean or null, not {v}"
+            ));
+        }
+        if let Some(text) = scalar(v) {
+            context.insert(name.to_string(), Value::String(text));
         }
     }
     parsed
@@ -41,18 +46,6 @@ fn scalar(v: &Val) -> Option<String> {
         Val::Null | Val::Arr(_) | Val::Obj(_) => None,
         Val::TStr(_) | Val::BStr(_) => super::value::as_str(v).map(|s| s.into_owned()),
         other => Some(other.to_string()),
-    }
-}
-
-fn value(v: &Val) -> Value {
-    match v {
-        Val::Arr(items) => Value::List(items.iter().filter_map(scalar).collect()),
-        Val::Obj(map) => Value::Assoc(
-            map.iter()
-                .filter_map(|(k, v)| Some((super::value::as_str(k)?.into_owned(), scalar(v)?)))
-                .collect(),
-        ),
-        other => scalar(other).map_or(Value::Undefined, Value::String),
     }
 }
 
@@ -89,11 +82,14 @@ mod tests {
             "https://h/s?q=x&n=2",
         );
         check("https://h/{missing}", json!({}), "https://h/");
-        check(
-            "https://h/{list*}",
-            json!({"list": ["a", "b"]}),
-            "https://h/a,b",
+        assert!(
+            expand(
+                "https://h/{list*}",
+                &from_json(&json!({"list": ["a", "b"]}))
+            )
+            .is_err()
         );
+        assert!(expand("https://h/{o}", &from_json(&json!({"o": {"a": 1}}))).is_err());
         assert!(expand("https://h/{unclosed", &Val::Null).is_err());
     }
 }

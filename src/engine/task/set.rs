@@ -1,4 +1,5 @@
-//! `set`: the output is the evaluated template (or expression).
+//! `set`: the output is the evaluated template. A string is an expression when it is one
+//! (`${ }`, or any string that compiled in loose mode) and otherwise the literal string.
 
 use super::Env;
 use crate::dsl::model::task::SetTask;
@@ -6,8 +7,5 @@ use crate::error::Error;
 use crate::expr::{Args, Val};
 
 pub(super) fn run(env: &Env, task: &SetTask, input: Val, args: &Args) -> Result<Val, Error> {
-    match &task.set {
-        serde_json::Value::String(e) => env.bare(e, &input, args),
-        t => env.template(t, &input, args),
-    }
+    env.template(&task.set, &input, args)
 }

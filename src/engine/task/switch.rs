@@ -1,5 +1,7 @@
-//! `switch`: the first case whose `when` holds (or that has none) decides the flow directive.
-//! The output is the input. When no case matches, the switch task's own `then` applies.
+//! `switch`: the first case (in order) whose `when` holds decides the flow directive; a case
+//! without `when` is the default, taken only when no other case matches, wherever it is
+//! declared. The output is the input. When nothing matches and there is no default, the switch
+//! task's own `then` applies.
 
 use super::Env;
 use crate::dsl::model::Then;
@@ -13,14 +15,16 @@ pub(super) fn run(
     input: Val,
     args: &Args,
 ) -> Result<(Val, Option<Then>), Error> {
+    let mut default = None;
     for case in &task.switch {
-        let matched = match &case.when {
-            None => true,
-            Some(when) => env.condition(when, &input, args)?,
-        };
-        if matched {
-            return Ok((input, Some(case.then.clone())));
+        match &case.when {
+            None => default = default.or(Some(&case.then)),
+            Some(when) => {
+                if env.condition(when, &input, args)? {
+                    return Ok((input, Some(case.then.clone())));
+                }
+            }
         }
     }
-    Ok((input, None))
+    Ok((input, default.cloned()))
 }
