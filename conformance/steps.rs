@@ -8,6 +8,7 @@ use nagare::engine::Status;
 use nagare::functions::http;
 use nagare::runtime::effect::Context;
 use nagare::runtime::local::{self, Options, Outcome};
+use nagare::runtime::registry::Registry;
 use serde_json::Value;
 use std::rc::Rc;
 
@@ -155,9 +156,13 @@ async fn execute(s: &mut Scenario) {
             host_map,
             ..Default::default()
         };
+        // Subflows resolve from conformance/workflows (a CTK run simply never uses them).
+        let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/conformance/workflows");
+        let workflows = Registry::load_dir(std::path::Path::new(dir))
+            .unwrap_or_else(|e| panic!("{}", e.join("\n")));
         let context = Context {
             http: http::Client::new(config),
-            workflows: Default::default(),
+            workflows: std::sync::Arc::new(workflows),
             secrets: Value::Object(Default::default()),
         };
         let options = Options {
