@@ -125,6 +125,25 @@ fn subset(expected: &Value, actual: &Value) -> bool {
     }
 }
 
+/// Runs every feature file of `dir` with these steps, the stand-in answering for
+/// petstore.swagger.io and httpbin.org through the host map; exits with the result.
+pub async fn run_features(dir: &str, host_map: Vec<(String, String)>) {
+    use cucumber::World as _;
+    assert!(
+        std::path::Path::new(dir).is_dir(),
+        "the feature folder {dir} is missing"
+    );
+    Scenario::cucumber()
+        .before(move |_, _, _, scenario| {
+            scenario.host_map = host_map.clone();
+            Box::pin(async {})
+        })
+        .fail_on_skipped()
+        .with_default_cli()
+        .run_and_exit(dir)
+        .await;
+}
+
 #[given(regex = r"^a workflow with definition:$")]
 fn definition(s: &mut Scenario, step: &Step) {
     s.definition = docstring(step);

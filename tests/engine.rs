@@ -129,19 +129,7 @@ fn drive(case: &Case, definition: Rc<nagare::engine::Definition>) -> Run {
                             process["kind"].as_str().unwrap_or("?")
                         ));
                         run.arguments.push(process);
-                        let answer = answers.next().cloned().unwrap_or_else(|| {
-                            panic!("no answer for effect #{}", run.arguments.len())
-                        });
-                        let result = match answer.error {
-                            Some(e) => Err(e),
-                            None => Ok(answer.result),
-                        };
-                        pending.push(Pending {
-                            id,
-                            due: now + answer.after,
-                            result,
-                            what: "run".into(),
-                        });
+                        pending.push(answer(&mut answers, id, now, "run"));
                     }
                     Effect::Call {
                         function,
@@ -160,19 +148,7 @@ fn drive(case: &Case, definition: Rc<nagare::engine::Definition>) -> Run {
                             .unwrap_or_default();
                         run.log.push(format!("call {function} {method}{target}"));
                         run.arguments.push(arguments);
-                        let answer = answers.next().cloned().unwrap_or_else(|| {
-                            panic!("no answer for call #{}", run.arguments.len())
-                        });
-                        let result = match answer.error {
-                            Some(e) => Err(e),
-                            None => Ok(answer.result),
-                        };
-                        pending.push(Pending {
-                            id,
-                            due: now + answer.after,
-                            result,
-                            what: "call".into(),
-                        });
+                        pending.push(answer(&mut answers, id, now, "call"));
                     }
                 },
                 Command::Cancel { id } => {
@@ -234,6 +210,28 @@ fn drive(case: &Case, definition: Rc<nagare::engine::Definition>) -> Run {
         queue = instance.step(event, now);
     }
     panic!("the instance did not end within 10,000 steps");
+}
+
+/// The next canned answer, due `after` milliseconds from now.
+fn answer<'a>(
+    answers: &mut impl Iterator<Item = &'a Answer>,
+    id: u64,
+    now: i64,
+    what: &str,
+) -> Pending {
+    let a = answers
+        .next()
+        .unwrap_or_else(|| panic!("no answer left for {what} effect #{id}"));
+    let result = match &a.error {
+        Some(e) => Err(e.clone()),
+        None => Ok(a.result.clone()),
+    };
+    Pending {
+        id,
+        due: now + a.after,
+        result,
+        what: what.into(),
+    }
 }
 
 /// Replaying the recorded events on a fresh instance gives the same commands.

@@ -74,6 +74,32 @@ impl Env {
         }
     }
 
+    /// An object whose values become strings (non-strings as their JSON text; nulls dropped),
+    /// as headers, query parameters and environments need; null is the empty object.
+    pub fn string_map(&self, v: Val, what: &str) -> Result<Value, Error> {
+        match value::to_json(&v) {
+            Value::Object(m) => Ok(Value::Object(
+                m.into_iter()
+                    .filter(|(_, v)| !v.is_null())
+                    .map(|(k, v)| {
+                        (
+                            k,
+                            Value::String(
+                                v.as_str()
+                                    .map(String::from)
+                                    .unwrap_or_else(|| v.to_string()),
+                            ),
+                        )
+                    })
+                    .collect(),
+            )),
+            Value::Null => Ok(Value::Object(Default::default())),
+            other => Err(Error::expression(format!(
+                "{what} must be an object, not {other}"
+            ))),
+        }
+    }
+
     /// Resolves a duration in any of its three forms.
     pub fn duration(
         &self,

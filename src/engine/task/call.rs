@@ -149,27 +149,7 @@ fn strings(
         Value::String(e) => env.bare(e, input, args)?,
         other => env.template(other, input, args)?,
     };
-    match to_json(&v) {
-        Value::Object(m) => Ok(Value::Object(
-            m.into_iter()
-                .filter(|(_, v)| !v.is_null())
-                .map(|(k, v)| {
-                    (
-                        k,
-                        Value::String(
-                            v.as_str()
-                                .map(String::from)
-                                .unwrap_or_else(|| v.to_string()),
-                        ),
-                    )
-                })
-                .collect(),
-        )),
-        Value::Null => Ok(Value::Object(Map::new())),
-        other => Err(Error::expression(format!(
-            "{what} must be an object, not {other}"
-        ))),
-    }
+    env.string_map(v, what)
 }
 
 fn output(o: Option<OutputFormat>) -> &'static str {

@@ -35,23 +35,10 @@ pub(super) async fn run(
     };
     let environment = |e: &Option<Map<String, Value>>| -> Result<Value, Error> {
         let Some(e) = e else { return Ok(json!({})) };
-        match to_json(&env.template(&Value::Object(e.clone()), &input, args)?) {
-            Value::Object(m) => Ok(Value::Object(
-                m.into_iter()
-                    .map(|(k, v)| {
-                        (
-                            k,
-                            Value::String(
-                                v.as_str()
-                                    .map(String::from)
-                                    .unwrap_or_else(|| v.to_string()),
-                            ),
-                        )
-                    })
-                    .collect(),
-            )),
-            _ => Err(Error::expression("environment must be an object")),
-        }
+        env.string_map(
+            env.template(&Value::Object(e.clone()), &input, args)?,
+            "environment",
+        )
     };
     let stdin = |s: &Option<String>| s.as_ref().map(|s| env.string(s, &input, args)).transpose();
     let process = if let Some(shell) = &run.shell {
