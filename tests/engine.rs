@@ -351,3 +351,53 @@ fn cases() {
         failures.join("\n")
     );
 }
+
+/// Cancelling an instance cancels its running effects (the runtime then stops the process)
+/// and notifies the running tasks as cancelled.
+#[test]
+fn cancel_stops_running_effects() {
+    let text = "document: {dsl: 1.0.3, namespace: t, name: c, version: 1.0.0}\ndo:\n  - slow:\n      run:\n        shell: {command: sleep 60}\n";
+    let definition = Rc::new(nagare::workflow::load("cancel.yaml", text).expect("valid"));
+    let start = Start {
+        id: "c".into(),
+        input: json!({}),
+        secrets: json!({}),
+        now: T0,
+    };
+    let (mut instance, commands) = Instance::start(definition, start);
+    let run_id = commands
+        .iter()
+        .find_map(|c| match c {
+            Command::Perform {
+                id,
+                effect: Effect::Run { .. },
+            } => Some(*id),
+            _ => None,
+        })
+        .expect("the process is started");
+    let after = instance.step(Event::Cancel, T0 + 5);
+    assert!(after.contains(&Command::Cancel { id: run_id }), "{after:?}");
+    assert!(
+        after
+            .iter()
+            .any(|c| matches!(c, Command::Notify(n) if n.kind == Lifecycle::TaskCancelled))
+    );
+    assert!(
+        after
+            .iter()
+            .any(|c| matches!(c, Command::Notify(n) if n.kind == Lifecycle::WorkflowCancelled))
+    );
+    assert_eq!(instance.status(), nagare::engine::Status::Cancelled);
+    assert!(
+        instance
+            .step(
+                Event::Done {
+                    id: run_id,
+                    result: Ok(json!({}))
+                },
+                T0 + 6
+            )
+            .is_empty(),
+        "a late result is ignored"
+    );
+}

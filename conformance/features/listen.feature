@@ -149,3 +149,48 @@ Feature: Emit and Listen on the in-process bus
     type: https://serverlessworkflow.io/spec/1.0.0/errors/runtime
     status: 500
     """
+
+  Scenario: Without expect, the first event's correlation value becomes the expectation
+    Given a workflow with definition:
+    """yaml
+    document: {dsl: '1.0.3', namespace: conformance, name: scenario, version: '1.0.0'}
+    do:
+      - tell:
+          for: {in: '${ ["x", "y", "x"] }', each: device}
+          do:
+            - reading: {emit: {event: {with: {source: https://s.test, type: com.example.reading, data: {device: '${ $device }', n: '${ $index }'}}}}}
+      - hear:
+          listen:
+            to:
+              any:
+                - with: {type: com.example.reading}
+                  correlate:
+                    device: {from: .data.device}
+              until: (. | length) == 2
+          output:
+            as: '${ map(.n) }'
+    """
+    When the workflow is executed
+    Then the workflow should complete with output:
+    """yaml
+    [0, 2]
+    """
+
+  Scenario: Read raw gives the data as text
+    Given a workflow with definition:
+    """yaml
+    document: {dsl: '1.0.3', namespace: conformance, name: scenario, version: '1.0.0'}
+    do:
+      - tell: {emit: {event: {with: {source: https://s.test, type: com.example.raw, data: {a: 1}}}}}
+      - hear:
+          listen:
+            to:
+              one:
+                with: {type: com.example.raw}
+            read: raw
+    """
+    When the workflow is executed
+    Then the workflow should complete with output:
+    """yaml
+    ['{"a":1}']
+    """
