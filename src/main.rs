@@ -2,7 +2,7 @@
 
 use clap::{Parser, Subcommand};
 use nagare::runtime::effect::Context;
-use nagare::runtime::local::{self, Options};
+use nagare::runtime::local::{self, NotifyFn, Options};
 use nagare::runtime::registry::Registry;
 use nagare::{engine::Status, functions::http, workflow};
 use serde_json::{Value, json};
@@ -138,7 +138,7 @@ fn run(
         config.host_map = http::Config::parse_host_map(&map);
     }
     let source = format!("nagare/{}", definition.qualified_name());
-    let on_notify: Option<Box<dyn Fn(&str, &Value)>> = events.then(|| {
+    let on_notify: Option<NotifyFn> = events.then(|| {
         Box::new(move |kind: &str, data: &Value| {
             let event = json!({
                 "specversion": "1.0",
@@ -150,7 +150,7 @@ fn run(
                 "data": data,
             });
             eprintln!("{event}");
-        }) as Box<dyn Fn(&str, &Value)>
+        }) as NotifyFn
     });
     let registry = match workflows.map(|dir| Registry::load_dir(std::path::Path::new(&dir))) {
         None => Registry::default(),

@@ -14,19 +14,17 @@ pub fn check(workflow: &Workflow) -> Vec<(String, String)> {
         problems: Vec::new(),
     };
     c.version();
-    if let Some(schedule) = &workflow.schedule {
-        if let Some(cron) = &schedule.cron {
-            if let Err(e) = croner::parser::CronParser::builder()
-                .seconds(croner::parser::Seconds::Optional)
-                .build()
-                .parse(cron)
-            {
-                c.problems.push((
-                    "/schedule/cron".into(),
-                    format!("invalid cron expression `{cron}`: {e}"),
-                ));
-            }
-        }
+    if let Some(schedule) = &workflow.schedule
+        && let Some(cron) = &schedule.cron
+        && let Err(e) = croner::parser::CronParser::builder()
+            .seconds(croner::parser::Seconds::Optional)
+            .build()
+            .parse(cron)
+    {
+        c.problems.push((
+            "/schedule/cron".into(),
+            format!("invalid cron expression `{cron}`: {e}"),
+        ));
     }
     if let Some(t) = &workflow.timeout {
         c.timeout(t, "/timeout");
@@ -72,25 +70,25 @@ impl Checker<'_> {
     }
 
     fn timeout(&mut self, t: &TimeoutRef, at: &str) {
-        if let TimeoutRef::Named(n) = t {
-            if !self.has(|u| u.timeouts.get(n)) {
-                self.problems
-                    .push((at.into(), format!("no timeout named `{n}` in use.timeouts")));
-            }
+        if let TimeoutRef::Named(n) = t
+            && !self.has(|u| u.timeouts.get(n))
+        {
+            self.problems
+                .push((at.into(), format!("no timeout named `{n}` in use.timeouts")));
         }
     }
 
     fn auth(&mut self, a: Option<&ReferenceableAuthentication>, at: &str) {
-        if let Some(ReferenceableAuthentication::Use(r)) = a {
-            if !self.has(|u| u.authentications.get(&r.use_)) {
-                self.problems.push((
-                    at.into(),
-                    format!(
-                        "no authentication named `{}` in use.authentications",
-                        r.use_
-                    ),
-                ));
-            }
+        if let Some(ReferenceableAuthentication::Use(r)) = a
+            && !self.has(|u| u.authentications.get(&r.use_))
+        {
+            self.problems.push((
+                at.into(),
+                format!(
+                    "no authentication named `{}` in use.authentications",
+                    r.use_
+                ),
+            ));
         }
     }
 
@@ -104,23 +102,23 @@ impl Checker<'_> {
                     format!("task name `{name}` is used twice in this list"),
                 ));
             }
-            if let Some(Then::Goto(target)) = &task.base.then {
-                if !list.0.iter().any(|(n, _)| n == target) {
-                    self.problems.push((
-                        format!("{here}/then"),
-                        format!("`then: {target}` names no task of this list"),
-                    ));
-                }
+            if let Some(Then::Goto(target)) = &task.base.then
+                && !list.0.iter().any(|(n, _)| n == target)
+            {
+                self.problems.push((
+                    format!("{here}/then"),
+                    format!("`then: {target}` names no task of this list"),
+                ));
             }
             if let TaskKind::Switch(s) = &task.kind {
                 for (j, case) in s.switch.iter().enumerate() {
-                    if let Then::Goto(target) = &case.then {
-                        if !list.0.iter().any(|(n, _)| n == target) {
-                            self.problems.push((
-                                format!("{here}/switch/{j}/{}/then", escape(&case.name)),
-                                format!("`then: {target}` names no task of this list"),
-                            ));
-                        }
+                    if let Then::Goto(target) = &case.then
+                        && !list.0.iter().any(|(n, _)| n == target)
+                    {
+                        self.problems.push((
+                            format!("{here}/switch/{j}/{}/then", escape(&case.name)),
+                            format!("`then: {target}` names no task of this list"),
+                        ));
                     }
                 }
             }
@@ -141,23 +139,23 @@ impl Checker<'_> {
                 if let Some(d) = &t.catch.do_ {
                     self.list(d, &format!("{at}/catch/do"));
                 }
-                if let Some(RetryRef::Named(n)) = &t.catch.retry {
-                    if !self.has(|u| u.retries.get(n)) {
-                        self.problems.push((
-                            format!("{at}/catch/retry"),
-                            format!("no retry policy named `{n}` in use.retries"),
-                        ));
-                    }
+                if let Some(RetryRef::Named(n)) = &t.catch.retry
+                    && !self.has(|u| u.retries.get(n))
+                {
+                    self.problems.push((
+                        format!("{at}/catch/retry"),
+                        format!("no retry policy named `{n}` in use.retries"),
+                    ));
                 }
             }
             TaskKind::Raise(r) => {
-                if let ErrorRef::Named(n) = &r.raise.error {
-                    if !self.has(|u| u.errors.get(n)) {
-                        self.problems.push((
-                            format!("{at}/raise/error"),
-                            format!("no error named `{n}` in use.errors"),
-                        ));
-                    }
+                if let ErrorRef::Named(n) = &r.raise.error
+                    && !self.has(|u| u.errors.get(n))
+                {
+                    self.problems.push((
+                        format!("{at}/raise/error"),
+                        format!("no error named `{n}` in use.errors"),
+                    ));
                 }
             }
             TaskKind::Call(call) => match call {
@@ -173,13 +171,15 @@ impl Checker<'_> {
                     &format!("{at}/with/authentication"),
                 ),
                 // `name@catalog` and function URIs are resolved at run time.
-                Call::Function { name, .. } if !name.contains('@') && !name.contains("://") => {
-                    if !self.has(|u| u.functions.get(name)) {
-                        self.problems.push((
-                            format!("{at}/call"),
-                            format!("no function named `{name}` in use.functions"),
-                        ));
-                    }
+                Call::Function { name, .. }
+                    if !name.contains('@')
+                        && !name.contains("://")
+                        && !self.has(|u| u.functions.get(name)) =>
+                {
+                    self.problems.push((
+                        format!("{at}/call"),
+                        format!("no function named `{name}` in use.functions"),
+                    ));
                 }
                 _ => {}
             },
@@ -193,10 +193,10 @@ impl Checker<'_> {
     }
 
     fn uri(&mut self, uri: &str, at: &str) {
-        if !crate::expr::is_expression(uri) {
-            if let Err(e) = crate::expr::uri_template::check(uri) {
-                self.problems.push((at.into(), e));
-            }
+        if !crate::expr::is_expression(uri)
+            && let Err(e) = crate::expr::uri_template::check(uri)
+        {
+            self.problems.push((at.into(), e));
         }
     }
 }

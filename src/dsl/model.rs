@@ -4,6 +4,10 @@
 //! (`String`); templates that may hold `${ }` leaves are kept as `serde_json::Value`. The compiled
 //! form lives in [`crate::expr::Program`], keyed by source text, so the model stays plain data.
 
+// Model enums hold their variants inline: a definition is built once, and boxing the large
+// variants would only add indirection to every read.
+#![allow(clippy::large_enum_variant)]
+
 pub mod auth;
 pub mod call;
 pub mod duration;

@@ -122,15 +122,14 @@ impl Definition {
         fn walk(v: &Value, under_schema: bool, out: &mut Vec<String>) {
             match v {
                 Value::Object(m) => {
-                    if under_schema {
-                        if let Some(uri) = m
+                    if under_schema
+                        && let Some(uri) = m
                             .get("resource")
                             .and_then(|r| r.get("endpoint"))
                             .and_then(|e| e.get("uri").or(Some(e)))
                             .and_then(Value::as_str)
-                        {
-                            out.push(uri.to_string());
-                        }
+                    {
+                        out.push(uri.to_string());
                     }
                     for (k, child) in m {
                         walk(child, k == "schema", out);

@@ -197,10 +197,10 @@ pub(crate) async fn before<T>(
     let mut work = Some(work);
     let mut deadline = deadline;
     std::future::poll_fn(move |cx| {
-        if let Some(w) = &mut work {
-            if let Poll::Ready(v) = w.as_mut().poll(cx) {
-                return Poll::Ready(v);
-            }
+        if let Some(w) = &mut work
+            && let Poll::Ready(v) = w.as_mut().poll(cx)
+        {
+            return Poll::Ready(v);
         }
         if Pin::new(&mut deadline).poll(cx).is_ready() {
             work = None;

@@ -128,35 +128,31 @@ impl Instance {
     }
 
     fn poll(&mut self) -> Vec<Command> {
-        if let Some(root) = &mut self.root {
-            if let Poll::Ready(result) = poll_once(root) {
-                self.root = None;
-                let end = match result {
-                    Ok(output) => {
-                        self.status = Status::Completed;
-                        self.env.notify(
-                            Lifecycle::WorkflowCompleted,
-                            None,
-                            Some(output.clone()),
-                            None,
-                        );
-                        Command::Complete {
-                            output: to_json(&output),
-                        }
+        if let Some(root) = &mut self.root
+            && let Poll::Ready(result) = poll_once(root)
+        {
+            self.root = None;
+            let end = match result {
+                Ok(output) => {
+                    self.status = Status::Completed;
+                    self.env.notify(
+                        Lifecycle::WorkflowCompleted,
+                        None,
+                        Some(output.clone()),
+                        None,
+                    );
+                    Command::Complete {
+                        output: to_json(&output),
                     }
-                    Err(error) => {
-                        self.status = Status::Faulted;
-                        self.env.notify(
-                            Lifecycle::WorkflowFaulted,
-                            None,
-                            None,
-                            Some(error.clone()),
-                        );
-                        Command::Fault { error }
-                    }
-                };
-                self.env.shared.borrow_mut().outbox.push(end);
-            }
+                }
+                Err(error) => {
+                    self.status = Status::Faulted;
+                    self.env
+                        .notify(Lifecycle::WorkflowFaulted, None, None, Some(error.clone()));
+                    Command::Fault { error }
+                }
+            };
+            self.env.shared.borrow_mut().outbox.push(end);
         }
         std::mem::take(&mut self.env.shared.borrow_mut().outbox)
     }

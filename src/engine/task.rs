@@ -64,17 +64,16 @@ pub(crate) fn run<'a>(
             Val::Null
         };
         let args = env.args(&Val::Null, descriptor.clone(), locals);
-        if let Some(cond) = &base.if_ {
-            if !env
+        if let Some(cond) = &base.if_
+            && !env
                 .condition(cond, &raw, &args)
                 .map_err(|e| e.at(&pointer))?
-            {
-                return Ok(Outcome {
-                    output: raw,
-                    then: Then::Continue,
-                    ended: false,
-                });
-            }
+        {
+            return Ok(Outcome {
+                output: raw,
+                then: Then::Continue,
+                ended: false,
+            });
         }
         if !env.def.extensions.is_empty() && !pointer.starts_with("/use/extensions") {
             return super::extension::around(env, name, task, pointer, raw, descriptor, locals)
@@ -146,6 +145,9 @@ pub(crate) fn execute<'a>(
     })
 }
 
+/// A task's transformed output, whether the workflow is ending, and its own flow directive.
+type Finished = (Val, bool, Option<Then>);
+
 /// Input, the task itself, output and export.
 fn body<'a>(
     env: &'a Env,
@@ -154,7 +156,7 @@ fn body<'a>(
     raw: Val,
     descriptor: Val,
     locals: &'a Locals,
-) -> Boxed<'a, Result<(Val, bool, Option<Then>), Error>> {
+) -> Boxed<'a, Result<Finished, Error>> {
     Box::pin(async move {
         let base = &task.base;
         let args = env.args(&Val::Null, descriptor, locals);

@@ -11,13 +11,16 @@ use serde_json::Value;
 use std::collections::HashMap;
 use std::rc::Rc;
 
+/// Receives each lifecycle notification: its CloudEvent type and data.
+pub type NotifyFn = Box<dyn Fn(&str, &Value)>;
+
 pub struct Options {
     /// The HTTP client, the known workflows and `$secrets`.
     pub context: Context,
     /// CloudEvents on the in-process bus from the start (`nagare run --event`).
     pub events: Vec<Value>,
     /// Called with every lifecycle notification (type, data) as it happens.
-    pub on_notify: Option<Box<dyn Fn(&str, &Value)>>,
+    pub on_notify: Option<NotifyFn>,
 }
 
 /// What happened to one task.

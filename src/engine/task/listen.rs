@@ -184,10 +184,9 @@ impl State {
         }
         let filters = s.any.as_deref().unwrap_or_default();
         if let (Some(until), Some(Until::Events(strategy))) = (&mut self.until, s.until.as_deref())
+            && let Offer::Taken(done) = until.offer(env, strategy, read, event, input, args)?
         {
-            if let Offer::Taken(done) = until.offer(env, strategy, read, event, input, args)? {
-                return Ok(Offer::Taken(done));
-            }
+            return Ok(Offer::Taken(done));
         }
         let mut hit = filters.is_empty();
         for filter in filters {

@@ -145,34 +145,34 @@ fn caught(
     error_val: &Val,
     args: &Args,
 ) -> Result<bool, Error> {
-    if let Some(filter) = catch.errors.as_ref().and_then(|e| e.with.as_ref()) {
-        if !matches(filter, error) {
-            return Ok(false);
-        }
+    if let Some(filter) = catch.errors.as_ref().and_then(|e| e.with.as_ref())
+        && !matches(filter, error)
+    {
+        return Ok(false);
     }
-    if let Some(when) = &catch.when {
-        if !env.condition(when, error_val, args)? {
-            return Ok(false);
-        }
+    if let Some(when) = &catch.when
+        && !env.condition(when, error_val, args)?
+    {
+        return Ok(false);
     }
-    if let Some(except) = &catch.except_when {
-        if env.condition(except, error_val, args)? {
-            return Ok(false);
-        }
+    if let Some(except) = &catch.except_when
+        && env.condition(except, error_val, args)?
+    {
+        return Ok(false);
     }
     Ok(true)
 }
 
 fn retries(env: &Env, p: &RetryPolicy, error_val: &Val, args: &Args) -> Result<bool, Error> {
-    if let Some(when) = &p.when {
-        if !env.condition(when, error_val, args)? {
-            return Ok(false);
-        }
+    if let Some(when) = &p.when
+        && !env.condition(when, error_val, args)?
+    {
+        return Ok(false);
     }
-    if let Some(except) = &p.except_when {
-        if env.condition(except, error_val, args)? {
-            return Ok(false);
-        }
+    if let Some(except) = &p.except_when
+        && env.condition(except, error_val, args)?
+    {
+        return Ok(false);
     }
     Ok(true)
 }
