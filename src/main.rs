@@ -29,42 +29,41 @@ enum Command {
         files: Vec<String>,
     },
     /// Runs a workflow in-process to its end; prints its output (or its error on stderr).
-    Run {
-        file: String,
-        /// The input: JSON text, or @FILE to read JSON or YAML from a file.
-        #[arg(long, default_value = "{}")]
-        input: String,
-        /// Print the lifecycle CloudEvents as JSON lines on stderr.
-        #[arg(long)]
-        events: bool,
-        /// A JSON or YAML file of secrets (an object by secret name) for `$secrets`.
-        #[arg(long, env = "NAGARE_SECRETS_FILE")]
-        secrets: Option<String>,
-        /// Map hosts to other base URLs: `host=http://127.0.0.1:8080,...` (also NAGARE_HOST_MAP).
-        #[arg(long, env = "NAGARE_HOST_MAP")]
-        host_map: Option<String>,
-        /// A CloudEvent (JSON, or @FILE with one event or an array) put on the in-process bus
-        /// before the run starts; repeatable. `listen` tasks consume them.
-        #[arg(long = "event")]
-        bus: Vec<String>,
-        /// A folder of workflows that `run: workflow` tasks may start (by namespace/name/version).
-        #[arg(long)]
-        workflows: Option<String>,
-    },
+    Run(RunArgs),
+}
+
+#[derive(clap::Args)]
+struct RunArgs {
+    file: String,
+    /// The input: JSON text, or @FILE to read JSON or YAML from a file.
+    #[arg(long, default_value = "{}")]
+    input: String,
+    /// Print the lifecycle CloudEvents as JSON lines on stderr.
+    #[arg(long)]
+    events: bool,
+    /// A JSON or YAML file of secrets (an object by secret name) for `$secrets`.
+    #[arg(long, env = "NAGARE_SECRETS_FILE")]
+    secrets: Option<String>,
+    /// Map hosts to other base URLs: `host=http://127.0.0.1:8080,...` (also NAGARE_HOST_MAP).
+    #[arg(long, env = "NAGARE_HOST_MAP")]
+    host_map: Option<String>,
+    /// A CloudEvent (JSON, or @FILE with one event or an array) put on the in-process bus
+    /// before the run starts; repeatable. `listen` tasks consume them.
+    #[arg(long = "event")]
+    bus: Vec<String>,
+    /// A folder of workflows that `run: workflow` tasks may start (by namespace/name/version).
+    #[arg(long)]
+    workflows: Option<String>,
+    /// Keep the instance's history in this file; when it already holds one, resume that
+    /// instance where it stopped (completed tasks are not run again).
+    #[arg(long)]
+    journal: Option<std::path::PathBuf>,
 }
 
 fn main() -> ExitCode {
     match Cli::parse().command {
         Command::Validate { files } => validate(&files),
-        Command::Run {
-            file,
-            input,
-            events,
-            secrets,
-            host_map,
-            workflows,
-            bus,
-        } => run(&file, &input, events, secrets, host_map, workflows, bus),
+        Command::Run(args) => run(args),
     }
 }
 
@@ -95,15 +94,18 @@ fn validate(files: &[String]) -> ExitCode {
     }
 }
 
-fn run(
-    file: &str,
-    input: &str,
-    events: bool,
-    secrets: Option<String>,
-    host_map: Option<String>,
-    workflows: Option<String>,
-    bus: Vec<String>,
-) -> ExitCode {
+fn run(args: RunArgs) -> ExitCode {
+    let RunArgs {
+        file,
+        input,
+        events,
+        secrets,
+        host_map,
+        bus,
+        workflows,
+        journal,
+    } = args;
+    let (file, input) = (file.as_str(), input.as_str());
     let definition = match read(file).map_err(|e| vec![e]).and_then(|text| {
         workflow::load(file, &text).map_err(|ds| ds.iter().map(ToString::to_string).collect())
     }) {
@@ -179,6 +181,7 @@ fn run(
     let options = Options {
         context,
         events,
+        journal,
         on_notify,
     };
     let runtime = match tokio::runtime::Builder::new_current_thread()

@@ -2,6 +2,7 @@
 //! the results back. `local` runs one instance in-process to its end (`nagare run`).
 
 pub mod effect;
+pub mod journal;
 pub mod local;
 pub mod registry;
 pub mod resource;

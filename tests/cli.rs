@@ -573,3 +573,61 @@ fn emit_and_listen_on_the_in_process_bus() {
         out.stderr
     );
 }
+
+/// `--journal`: a run killed with SIGKILL in the middle of a wait resumes from its journal:
+/// the task before the wait is not run again and the wait ends at its original deadline.
+#[test]
+fn a_killed_run_resumes_from_its_journal() {
+    let dir = std::env::temp_dir().join(format!("nagare-journal-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let (journal, marks) = (dir.join("run.journal"), dir.join("marks"));
+    let _ = std::fs::remove_file(&journal);
+    let _ = std::fs::remove_file(&marks);
+    let file = write(
+        "durable.yaml",
+        &format!(
+            "{HEAD}do:\n  - mark:\n      run:\n        shell: {{command: 'echo mark >> \"$1\"', arguments: ['${{ .file }}']}}\n      output: {{as: '${{ $input }}'}}\n  - nap: {{wait: PT3S}}\n  - count:\n      run:\n        shell: {{command: 'echo after >> \"$1\"; wc -l < \"$1\"', arguments: ['${{ .file }}']}}\n"
+        ),
+    );
+    let input = json!({"file": marks.display().to_string()}).to_string();
+    let journal_arg = journal.display().to_string();
+    let mut first = Command::new(env!("CARGO_BIN_EXE_nagare"))
+        .args(["run", &file, "--input", &input, "--journal", &journal_arg])
+        .stdout(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    // Wait (bounded) until the journal holds the answer of the first task, then kill.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while !std::fs::read_to_string(&journal)
+        .unwrap_or_default()
+        .contains("\"done\"")
+    {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the first task never finished"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    // Half-way through the wait.
+    std::thread::sleep(std::time::Duration::from_millis(1500));
+    first.kill().unwrap();
+    first.wait().unwrap();
+    let resumed = std::time::Instant::now();
+    let out = nagare(&["run", &file, "--journal", &journal_arg]);
+    let took = resumed.elapsed();
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert_eq!(
+        std::fs::read_to_string(&marks).unwrap(),
+        "mark\nafter\n",
+        "the first task ran again"
+    );
+    assert_eq!(
+        serde_json::from_str::<Value>(&out.stdout).unwrap(),
+        json!("2\n")
+    );
+    // About 1.5 s of the wait were left; a restarted wait would take 3 s.
+    assert!(
+        took < std::time::Duration::from_millis(2700),
+        "the wait restarted instead of keeping its deadline: {took:?}"
+    );
+}

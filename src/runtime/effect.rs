@@ -81,6 +81,7 @@ async fn subflow(cx: &Context, process: Value) -> Result<Value, Error> {
         let options = super::local::Options {
             context: cx,
             events: Vec::new(),
+            journal: None,
             on_notify: None,
         };
         let id = uuid::Uuid::new_v4().to_string();

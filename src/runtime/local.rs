@@ -3,6 +3,7 @@
 //! channel and are fed to the engine one at a time.
 
 use super::effect::{Context, now_ms, perform};
+use super::journal::{Journal, Record};
 use crate::engine::instance::Start;
 use crate::engine::{Command, Definition, Effect, Event, Instance, Lifecycle, Notice, Status};
 use crate::error::Error;
@@ -19,6 +20,8 @@ pub struct Options {
     pub context: Context,
     /// CloudEvents on the in-process bus from the start (`nagare run --event`).
     pub events: Vec<Value>,
+    /// Where the instance's history is kept; an existing history is resumed.
+    pub journal: Option<std::path::PathBuf>,
     /// Called with every lifecycle notification (type, data) as it happens.
     pub on_notify: Option<NotifyFn>,
 }
@@ -45,21 +48,102 @@ pub struct Outcome {
     pub emitted: Vec<Value>,
 }
 
-/// Runs `definition` on `input` to its end.
+/// Runs `definition` on `input` to its end. With a journal that already holds a history, the
+/// instance of that history is resumed instead (`id` and `input` are then ignored).
 pub async fn run(definition: Rc<Definition>, id: &str, input: Value, options: &Options) -> Outcome {
-    let start = Start {
-        id: id.to_string(),
-        input,
-        secrets: options.context.secrets.clone(),
-        now: now_ms(),
+    let fail = |error: Error| Outcome {
+        status: Status::Faulted,
+        output: None,
+        error: Some(error),
+        tasks: Vec::new(),
+        emitted: Vec::new(),
     };
+    let (mut journal, history) = match &options.journal {
+        None => (None, Vec::new()),
+        Some(path) => match Journal::open(path) {
+            Ok((j, records)) => (Some(j), records),
+            Err(e) => {
+                return fail(Error::runtime(format!(
+                    "cannot open the journal {}: {e}",
+                    path.display()
+                )));
+            }
+        },
+    };
+    let mut history = history.into_iter();
+    let start = match history.next() {
+        Some(Record::Started { id, input, now }) => Start {
+            id,
+            input,
+            secrets: options.context.secrets.clone(),
+            now,
+        },
+        Some(other) => {
+            return fail(Error::runtime(format!(
+                "the journal does not begin with a start: {other:?}"
+            )));
+        }
+        None => {
+            let start = Start {
+                id: id.to_string(),
+                input,
+                secrets: options.context.secrets.clone(),
+                now: now_ms(),
+            };
+            if let Some(j) = &mut journal {
+                let record = Record::Started {
+                    id: start.id.clone(),
+                    input: start.input.clone(),
+                    now: start.now,
+                };
+                if let Err(e) = j.append(&record) {
+                    return fail(Error::runtime(format!(
+                        "cannot write the journal {}: {e}",
+                        j.path().display()
+                    )));
+                }
+            }
+            start
+        }
+    };
+    let resuming = history.len() > 0;
     for uri in definition.schema_resources() {
         definition.provide_schema(
             &uri,
             super::resource::fetch(&options.context.http, &uri).await,
         );
     }
-    let (mut instance, commands) = Instance::start(definition, start);
+    let (mut instance, mut commands) = Instance::start(definition, start);
+    // Replay: the engine gives the same commands again; only the effects still open at the
+    // end of the history are performed, and notices are not announced a second time.
+    let mut replayed_notices = Vec::new();
+    let mut answered = std::collections::HashSet::new();
+    for record in history {
+        if let Record::Event { event, now } = record {
+            if let Event::Done { id, .. } = &event {
+                answered.insert(*id);
+            }
+            commands.extend(instance.step(event, now));
+        }
+    }
+    if resuming {
+        let mut open: std::collections::BTreeMap<u64, Command> = Default::default();
+        let mut rest = Vec::new();
+        for c in commands.drain(..) {
+            match c {
+                Command::Perform { id, .. } if !answered.contains(&id) => {
+                    open.insert(id, c);
+                }
+                Command::Perform { .. } => {}
+                Command::Cancel { id } => {
+                    open.remove(&id);
+                }
+                Command::Notify(n) => replayed_notices.push(n),
+                other => rest.push(other),
+            }
+        }
+        commands = open.into_values().chain(rest).collect();
+    }
     let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
     let mut running: HashMap<u64, tokio::task::AbortHandle> = HashMap::new();
     let mut outcome = Outcome {
@@ -70,9 +154,33 @@ pub async fn run(definition: Rc<Definition>, id: &str, input: Value, options: &O
         emitted: Vec::new(),
     };
     // The in-process event bus: given events, then every emitted event, delivered in order.
-    let mut bus: std::collections::VecDeque<Value> = options.events.iter().cloned().collect();
+    let mut bus: std::collections::VecDeque<Value> = if resuming {
+        Default::default()
+    } else {
+        options.events.iter().cloned().collect()
+    };
     let mut listens: std::collections::HashSet<u64> = Default::default();
+    for notice in &replayed_notices {
+        record(&mut outcome.tasks, notice);
+    }
     let mut queue = commands;
+    // Journals the event, then gives it to the engine: what the engine saw is always on disk.
+    let mut feed = |instance: &mut Instance, event: Event| -> Result<Vec<Command>, Error> {
+        let now = now_ms();
+        if let Some(j) = &mut journal {
+            j.append(&Record::Event {
+                event: event.clone(),
+                now,
+            })
+            .map_err(|e| {
+                Error::runtime(format!(
+                    "cannot write the journal {}: {e}",
+                    j.path().display()
+                ))
+            })?;
+        }
+        Ok(instance.step(event, now))
+    };
     loop {
         for command in queue.drain(..) {
             match command {
@@ -123,7 +231,10 @@ pub async fn run(definition: Rc<Definition>, id: &str, input: Value, options: &O
             return outcome;
         }
         if let Some(event) = bus.pop_front() {
-            queue = instance.step(Event::Receive { event }, now_ms());
+            match feed(&mut instance, Event::Receive { event }) {
+                Ok(q) => queue = q,
+                Err(e) => return fail(e),
+            }
             continue;
         }
         if running.is_empty() {
@@ -143,7 +254,10 @@ pub async fn run(definition: Rc<Definition>, id: &str, input: Value, options: &O
             return outcome;
         };
         running.remove(&id);
-        queue = instance.step(Event::Done { id, result }, now_ms());
+        match feed(&mut instance, Event::Done { id, result }) {
+            Ok(q) => queue = q,
+            Err(e) => return fail(e),
+        }
     }
 }
 
