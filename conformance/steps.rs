@@ -187,6 +187,7 @@ async fn execute(s: &mut Scenario) {
         let options = Options {
             context,
             events: Vec::new(),
+            journal: None,
             on_notify: None,
         };
         let rt = tokio::runtime::Builder::new_current_thread()
