@@ -39,6 +39,7 @@ impl Env {
             workflow: self.workflow.clone(),
             runtime: self.runtime.clone(),
             authorization: Val::Null,
+            now: self.now() as f64 / 1000.0,
             locals: locals.clone(),
         }
     }

@@ -14,6 +14,8 @@ pub struct Args {
     pub workflow: Val,
     pub runtime: Val,
     pub authorization: Val,
+    /// The instance's clock in seconds since the Unix epoch (what jq's `now` returns).
+    pub now: f64,
     /// Variables bound by `for`, `catch`, `foreach` and friends, innermost last.
     pub locals: Vec<(Rc<str>, Val)>,
 }

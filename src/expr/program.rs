@@ -46,7 +46,7 @@ impl Program {
         let mut locals: Vec<String> = locals.to_vec();
         locals.sort();
         locals.dedup();
-        locals.retain(|l| !BUILTINS.contains(&l.as_str()) && l != "__e");
+        locals.retain(|l| !BUILTINS.contains(&l.as_str()) && l != "__e" && l != "__now");
         let mut code = String::from(PRELUDE);
         for (i, s) in unique.iter().enumerate() {
             code.push_str(&format!("def __e{i}: {s}\n;\n"));
@@ -96,6 +96,7 @@ impl Program {
         };
         let mut vars = Vec::with_capacity(1 + BUILTINS.len() + self.locals.len());
         vars.push(Val::from(n as isize));
+        vars.push(Val::from(args.now));
         vars.extend((0..BUILTINS.len()).map(|i| args.builtin(i).clone()));
         vars.extend(
             self.locals
@@ -125,10 +126,15 @@ fn describe(e: jaq_core::Exn<'_, Val>) -> String {
     }
 }
 
-/// Definitions that replace jq's: `startswith`/`endswith` answer false for non-strings instead
-/// of failing, so that conditions probing optional fields (the spec's own mock-service
-/// extension tests `$task.with.endpoint | startswith(...)` on an endpoint object) stay conditions.
-const PRELUDE: &str = "def startswith($s): type == \"string\" and ($s | type) == \"string\" and (($s == \"\") or (ltrimstr($s) != .));\n\
+/// Definitions that replace jq's:
+/// - `startswith`/`endswith` answer false for non-strings instead of failing, so that
+///   conditions probing optional fields (the spec's own mock-service extension tests
+///   `$task.with.endpoint | startswith(...)` on an endpoint object) stay conditions;
+/// - `env` is empty: the process environment is the server's, not the workflow's (secrets
+///   reach workflows through `$secrets`, and only when declared);
+/// - `now` is the instance's clock (the time of the event being processed), not the machine's,
+///   so a replayed instance computes the same values.
+const PRELUDE: &str = "def env: {};\ndef now: $__now;\ndef startswith($s): type == \"string\" and ($s | type) == \"string\" and (($s == \"\") or (ltrimstr($s) != .));\n\
 def endswith($s): type == \"string\" and ($s | type) == \"string\" and (($s == \"\") or (rtrimstr($s) != .));\n";
 
 /// Appends a balanced dispatch over `__e{lo}..__e{hi}` on `$__e`.
@@ -159,7 +165,8 @@ fn compile(code: &str, locals: &[String]) -> Result<jaq_core::Filter<Data>, Stri
     let modules = loader
         .load(&arena, File { code, path: () })
         .map_err(|errs| load_errors(code, errs))?;
-    let globals: Vec<String> = std::iter::once("$__e".to_string())
+    let globals: Vec<String> = ["$__e".to_string(), "$__now".to_string()]
+        .into_iter()
         .chain(BUILTINS.iter().map(|b| format!("${b}")))
         .chain(locals.iter().map(|l| format!("${l}")))
         .collect();
@@ -244,6 +251,21 @@ mod tests {
                 json!(null),
                 json!({"a": 2, "b": "red"}),
             ],
+        );
+    }
+
+    #[test]
+    fn env_is_hidden_and_now_is_the_instance_clock() {
+        let args = Args {
+            now: 1_700_000_000.5,
+            ..Args::default()
+        };
+        check(
+            &["env", "now"],
+            &[],
+            &args,
+            json!(null),
+            &[json!({}), json!(1_700_000_000.5)],
         );
     }
 
