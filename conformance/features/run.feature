@@ -276,3 +276,60 @@ Feature: Run Task
     type: https://serverlessworkflow.io/spec/1.0.0/errors/validation
     status: 400
     """
+
+  Scenario: A Python script from an external source
+    Given a workflow with definition:
+    """yaml
+    document: {dsl: '1.0.3', namespace: conformance, name: scenario, version: '1.0.0'}
+    do:
+      - shout:
+          run:
+            script:
+              language: python
+              source:
+                endpoint: file://conformance/scripts/shout.py
+              arguments: [hello, world]
+    """
+    When the workflow is executed
+    Then the workflow should complete with output:
+    """yaml
+    "HELLO WORLD\n"
+    """
+
+  Scenario: A JavaScript script from an external source
+    Given a workflow with definition:
+    """yaml
+    document: {dsl: '1.0.3', namespace: conformance, name: scenario, version: '1.0.0'}
+    do:
+      - sum:
+          run:
+            script:
+              language: javascript
+              source:
+                endpoint:
+                  uri: file://conformance/scripts/sum.js
+              arguments: ['1', '2', '39']
+          output:
+            as: '${ tonumber }'
+    """
+    When the workflow is executed
+    Then the workflow should complete with output:
+    """yaml
+    42
+    """
+
+  Scenario: An unsupported script language is a configuration error
+    Given a workflow with definition:
+    """yaml
+    document: {dsl: '1.0.3', namespace: conformance, name: scenario, version: '1.0.0'}
+    do:
+      - ruby:
+          run:
+            script: {language: ruby, code: 'puts 1'}
+    """
+    When the workflow is executed
+    Then the workflow should fault with error:
+    """yaml
+    type: https://serverlessworkflow.io/spec/1.0.0/errors/configuration
+    status: 400
+    """

@@ -1,0 +1,2 @@
+import sys
+print(" ".join(sys.argv[1:]).upper())
