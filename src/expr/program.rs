@@ -43,6 +43,20 @@ impl Program {
                 unique.push(s);
             }
         }
+        let too_deep: Vec<CompileError> = sources
+            .iter()
+            .enumerate()
+            .filter(|(_, s)| nesting(s) > MAX_NESTING)
+            .map(|(i, _)| CompileError {
+                index: i,
+                message: format!(
+                    "expression nests too deeply (more than {MAX_NESTING} brackets and operators deep); split it into smaller expressions"
+                ),
+            })
+            .collect();
+        if !too_deep.is_empty() {
+            return Err(too_deep);
+        }
         let mut locals: Vec<String> = locals.to_vec();
         locals.sort();
         locals.dedup();
@@ -136,6 +150,106 @@ fn describe(e: jaq_core::Exn<'_, Val>) -> String {
 ///   so a replayed instance computes the same values.
 const PRELUDE: &str = "def env: {};\ndef now: $__now;\ndef startswith($s): type == \"string\" and ($s | type) == \"string\" and (($s == \"\") or (ltrimstr($s) != .));\n\
 def endswith($s): type == \"string\" and ($s | type) == \"string\" and (($s == \"\") or (rtrimstr($s) != .));\n";
+
+/// jaq parses, compiles and evaluates recursively, one stack frame (or several) per level of
+/// the syntax tree, and a chain of binary operators (`1,1,1,...`, `-(-(...))`) is as deep as it
+/// is long: a few thousand levels overflow the stack and abort the process. Subflows load and
+/// run on tokio's blocking threads (2 MiB stacks), where a release build overflows from ~700
+/// levels (nested `[`/`(`/`"\(`) on. Real expressions stay far below the limit.
+const MAX_NESTING: usize = 256;
+
+/// An upper bound of the depth of `source`'s syntax tree, from its tokens without parsing it:
+/// the tokens on the path of open brackets (and string interpolations) that leads to the
+/// deepest point, counting every token of each level, since a chain of operators nests too.
+fn nesting(source: &str) -> usize {
+    let mut path = Path::default();
+    let mut chars = source.chars().peekable();
+    let mut in_string = false;
+    while let Some(c) = chars.next() {
+        if in_string {
+            match c {
+                '"' => in_string = false,
+                '\\' if chars.next_if_eq(&'(').is_some() => {
+                    path.open(true);
+                    in_string = false;
+                }
+                '\\' => {
+                    chars.next();
+                }
+                _ => {}
+            }
+            continue;
+        }
+        match c {
+            c if c.is_whitespace() => {}
+            // A comment runs to the end of the line.
+            '#' => while chars.next().is_some_and(|c| c != '\n') {},
+            '"' => {
+                path.token();
+                in_string = true;
+            }
+            '(' | '[' | '{' => path.open(false),
+            ')' | ']' | '}' => in_string = path.close() && c == ')',
+            c if c.is_ascii_digit() => {
+                // A number (`1.5e3`) is one token; a sign after `e` counts as one more.
+                while chars
+                    .next_if(|c| c.is_ascii_alphanumeric() || *c == '.')
+                    .is_some()
+                {}
+                path.token();
+            }
+            c if c.is_alphanumeric() || matches!(c, '_' | '$' | '@') => {
+                // A name, keyword, variable or format (`$__loc__`, `@base64`).
+                while chars
+                    .next_if(|c| c.is_alphanumeric() || *c == '_')
+                    .is_some()
+                {}
+                path.token();
+            }
+            _ => path.token(),
+        }
+    }
+    path.deepest
+}
+
+/// The open levels of [`nesting`]'s scan: the tokens counted at each, and whether it is a
+/// string interpolation.
+#[derive(Default)]
+struct Path {
+    levels: Vec<(usize, bool)>,
+    /// Tokens at the current level, not yet in `levels`.
+    here: usize,
+    depth: usize,
+    deepest: usize,
+}
+
+impl Path {
+    fn token(&mut self) {
+        self.here += 1;
+        self.depth += 1;
+        self.deepest = self.deepest.max(self.depth);
+    }
+
+    /// The opening bracket is a token of the enclosing level.
+    fn open(&mut self, interpolation: bool) {
+        self.token();
+        self.levels.push((self.here, interpolation));
+        self.here = 0;
+    }
+
+    /// Leaves the current level; true when it was a string interpolation. Unbalanced closers
+    /// are ignored: jaq's parser reports them.
+    fn close(&mut self) -> bool {
+        match self.levels.pop() {
+            Some((outer, interpolation)) => {
+                self.depth -= self.here;
+                self.here = outer;
+                interpolation
+            }
+            None => false,
+        }
+    }
+}
 
 /// Appends a balanced dispatch over `__e{lo}..__e{hi}` on `$__e`.
 fn dispatch(code: &mut String, lo: usize, hi: usize) {
@@ -301,6 +415,68 @@ mod tests {
             errors[1].message.contains("nosuchfn"),
             "{}",
             errors[1].message
+        );
+    }
+
+    #[test]
+    fn nesting_counts_the_tokens_on_the_deepest_path() {
+        assert_eq!(nesting(".a + 1"), 4);
+        assert_eq!(nesting("(.a) | (.b)"), 5, "a closed level no longer counts");
+        assert_eq!(nesting("{a: (.x)}"), 6);
+        assert_eq!(nesting(r#""x\(.a)y""#), 4, "an interpolation is a level");
+        assert_eq!(nesting(r#""(((\"" | ."#), 3, "brackets in strings are text");
+        assert_eq!(nesting(". # (((\n| ."), 3, "comments are skipped");
+        assert_eq!(nesting("1.5e3 + $__loc__"), 3);
+    }
+
+    #[test]
+    fn rejects_expressions_nested_deeper_than_the_stack_allows() {
+        // Each of these overflowed the stack in jaq's parser or compiler (found with the
+        // `expression` fuzz target).
+        let deep = [
+            format!("{}.{}", "(".repeat(5000), ")".repeat(5000)),
+            format!("{}1", "-".repeat(5000)),
+            format!("[1{}]", ",1".repeat(5000)),
+            ".a".repeat(5000),
+            format!("{}1{}", "\"\\(".repeat(2000), ")\"".repeat(2000)),
+        ];
+        let mut sources = vec![".a".to_string()];
+        sources.extend(deep.iter().cloned());
+        let errors = Program::compile(&sources, &[]).err().expect("fails");
+        assert_eq!(
+            errors.iter().map(|e| e.index).collect::<Vec<_>>(),
+            vec![1, 2, 3, 4, 5]
+        );
+        assert!(
+            errors[0].message.contains("nests too deeply"),
+            "{}",
+            errors[0].message
+        );
+    }
+
+    #[test]
+    fn accepts_nesting_up_to_the_limit() {
+        // Runs on the test thread's 2 MiB stack, in a debug build: the limit leaves room.
+        let parens = format!(
+            "{}.{}",
+            "(".repeat(MAX_NESTING - 1),
+            ")".repeat(MAX_NESTING - 1)
+        );
+        let chain = format!("[1{}] | length", ",1".repeat((MAX_NESTING - 2) / 2));
+        let strings = format!(
+            "{}.{}",
+            "\"\\(".repeat(MAX_NESTING / 2 - 1),
+            ")\"".repeat(MAX_NESTING / 2 - 1)
+        );
+        for source in [&parens, &chain, &strings] {
+            assert!(nesting(source) <= MAX_NESTING, "{}", nesting(source));
+        }
+        check(
+            &[&parens, &chain, &strings],
+            &[],
+            &Args::default(),
+            json!(7),
+            &[json!(7), json!((MAX_NESTING - 2) / 2 + 1), json!("7")],
         );
     }
 
