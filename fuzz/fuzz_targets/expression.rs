@@ -1,0 +1,79 @@
+//! Expression handling: a fuzzed jq expression on fuzzed JSON input, compiled and evaluated
+//! directly (`expr::Program`) and as the `set` of a one-task workflow driven through the
+//! engine (loading, data flow, `$context`/`$workflow`/`$runtime` arguments, output).
+//!
+//! Input: the first line is the expression, the rest is the input as JSON (text that is not
+//! JSON is passed as a JSON string). A panic or a stack overflow is a bug; errors are fine.
+#![no_main]
+
+use libfuzzer_sys::fuzz_target;
+use nagare::engine::instance::Start;
+use nagare::engine::{Command, Instance};
+use serde_json::{Value, json};
+use std::rc::Rc;
+
+/// Names that let a legal expression run forever or build values without bound (jaq has no
+/// step or memory limit: the product's defence is the task/workflow timeout). Inputs using them
+/// are skipped so that the fuzzer reports bugs, not expected hangs. Deliberately broad: a
+/// harness guard, not a product check.
+const UNBOUNDED: &[&str] = &[
+    "repeat", "recurse", "range", "until", "while", "limit", "def ", "combinations",
+];
+
+/// Local variables bound in the direct evaluation (each to the input).
+const LOCALS: [&str; 3] = ["item", "index", "error"];
+
+fuzz_target!(|data: &[u8]| {
+    let Ok(text) = std::str::from_utf8(data) else {
+        return;
+    };
+    let (source, input) = text.split_once('\n').unwrap_or((text, ""));
+    if UNBOUNDED.iter().any(|w| source.contains(w)) {
+        return;
+    }
+    let input: Value =
+        serde_json::from_str(input).unwrap_or_else(|_| Value::String(input.to_string()));
+
+    // Directly: one program with the locals `for` and `catch` bind, one evaluation, the
+    // result back to JSON.
+    let value = nagare::expr::from_json(&input);
+    let sources = [source.to_string()];
+    let locals = LOCALS.map(String::from);
+    let Ok(program) = nagare::expr::Program::compile(&sources, &locals) else {
+        // The workflow below would not load either (it binds no more variables).
+        return;
+    };
+    let args = LOCALS.iter().fold(
+        nagare::expr::Args {
+            context: value.clone(),
+            ..Default::default()
+        },
+        |args, name| args.with(name, value.clone()),
+    );
+    if let Ok(v) = program.eval(source, value, &args) {
+        let _ = nagare::expr::to_json(&v);
+    }
+
+    // Through the engine: `set: "${ <expression> }"` in a one-task workflow.
+    let document = json!({
+        "document": {"dsl": "1.0.3", "namespace": "fuzz", "name": "expression", "version": "1.0.0"},
+        "do": [{"step": {"set": format!("${{ {source} }}")}}],
+    });
+    let Ok(definition) = nagare::workflow::load("fuzz.json", &document.to_string()) else {
+        return;
+    };
+    let start = Start {
+        id: "fuzz".into(),
+        input,
+        secrets: json!({}),
+        now: 0,
+    };
+    let (_instance, commands) = Instance::start(Rc::new(definition), start);
+    // A `set` performs no effect: the instance must end in its first batch of commands.
+    assert!(
+        commands
+            .iter()
+            .any(|c| matches!(c, Command::Complete { .. } | Command::Fault { .. })),
+        "a one-task set workflow did not end: {commands:?}"
+    );
+});
