@@ -4,6 +4,8 @@
 //!
 //! Input: the first line is the expression, the rest is the input as JSON (text that is not
 //! JSON is passed as a JSON string). A panic or a stack overflow is a bug; errors are fine.
+//!
+//! `NAGARE_FUZZ_DEBUG=1` prints what each input came to (to check that seeds get through).
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
@@ -11,6 +13,12 @@ use nagare::engine::instance::Start;
 use nagare::engine::{Command, Instance};
 use serde_json::{Value, json};
 use std::rc::Rc;
+use std::sync::OnceLock;
+
+fn debug() -> bool {
+    static DEBUG: OnceLock<bool> = OnceLock::new();
+    *DEBUG.get_or_init(|| std::env::var_os("NAGARE_FUZZ_DEBUG").is_some())
+}
 
 /// Names that let a legal expression run forever or build values without bound (jaq has no
 /// step or memory limit: the product's defence is the task/workflow timeout). Inputs using them
@@ -39,9 +47,15 @@ fuzz_target!(|data: &[u8]| {
     let value = nagare::expr::from_json(&input);
     let sources = [source.to_string()];
     let locals = LOCALS.map(String::from);
-    let Ok(program) = nagare::expr::Program::compile(&sources, &locals) else {
-        // The workflow below would not load either (it binds no more variables).
-        return;
+    let program = match nagare::expr::Program::compile(&sources, &locals) {
+        Ok(program) => program,
+        Err(errors) => {
+            if debug() {
+                eprintln!("does not compile: {}", errors[0].message);
+            }
+            // The workflow below would not load either (it binds no more variables).
+            return;
+        }
     };
     let args = LOCALS.iter().fold(
         nagare::expr::Args {
@@ -50,8 +64,11 @@ fuzz_target!(|data: &[u8]| {
         },
         |args, name| args.with(name, value.clone()),
     );
-    if let Ok(v) = program.eval(source, value, &args) {
-        let _ = nagare::expr::to_json(&v);
+    let result = program
+        .eval(source, value, &args)
+        .map(|v| nagare::expr::to_json(&v));
+    if debug() {
+        eprintln!("direct: {result:?}");
     }
 
     // Through the engine: `set: "${ <expression> }"` in a one-task workflow.
@@ -59,8 +76,14 @@ fuzz_target!(|data: &[u8]| {
         "document": {"dsl": "1.0.3", "namespace": "fuzz", "name": "expression", "version": "1.0.0"},
         "do": [{"step": {"set": format!("${{ {source} }}")}}],
     });
-    let Ok(definition) = nagare::workflow::load("fuzz.json", &document.to_string()) else {
-        return;
+    let definition = match nagare::workflow::load("fuzz.json", &document.to_string()) {
+        Ok(definition) => definition,
+        Err(problems) => {
+            if debug() {
+                problems.iter().for_each(|p| eprintln!("does not load: {p}"));
+            }
+            return;
+        }
     };
     let start = Start {
         id: "fuzz".into(),
@@ -69,6 +92,9 @@ fuzz_target!(|data: &[u8]| {
         now: 0,
     };
     let (_instance, commands) = Instance::start(Rc::new(definition), start);
+    if debug() {
+        eprintln!("engine: {:?}", commands.last());
+    }
     // A `set` performs no effect: the instance must end in its first batch of commands.
     assert!(
         commands
