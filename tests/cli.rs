@@ -639,19 +639,28 @@ fn the_example_pipelines_run() {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("workflows");
     let files = yaml_files(&dir);
     assert!(files.len() >= 2);
-    let args: Vec<&str> = std::iter::once("validate").chain(files.iter().map(String::as_str)).collect();
+    let args: Vec<&str> = std::iter::once("validate")
+        .chain(files.iter().map(String::as_str))
+        .collect();
     assert_eq!(nagare(&args).code, 0);
     let data = std::env::temp_dir().join(format!("nagare-daily-{}", std::process::id()));
-    let input = json!({"logicalDate": "2026-11-24", "shards": 3, "dataDir": data.display().to_string()}).to_string();
+    let input =
+        json!({"logicalDate": "2026-11-24", "shards": 3, "dataDir": data.display().to_string()})
+            .to_string();
     let daily = dir.join("daily-recommendation.yaml").display().to_string();
     let out = nagare(&["run", &daily, "--input", &input]);
     assert_eq!(out.code, 0, "{}", out.stderr);
     let v: Value = serde_json::from_str(&out.stdout).unwrap();
     assert_eq!(v["predictions"].as_array().map(Vec::len), Some(3));
-    let report: Value = serde_json::from_str(&std::fs::read_to_string(v["report"].as_str().unwrap()).unwrap()).unwrap();
+    let report: Value =
+        serde_json::from_str(&std::fs::read_to_string(v["report"].as_str().unwrap()).unwrap())
+            .unwrap();
     assert_eq!(report, json!({"files": 3, "scored": 100 + 107 + 114}));
     let orders = dir.join("order-pipeline.yaml").display().to_string();
     let input = format!("@{}", dir.join("inputs/order-pipeline.yaml").display());
     let out = nagare(&["run", &orders, "--input", &input]);
-    assert_eq!(serde_json::from_str::<Value>(&out.stdout).unwrap()["total"], json!(85.0));
+    assert_eq!(
+        serde_json::from_str::<Value>(&out.stdout).unwrap()["total"],
+        json!(85.0)
+    );
 }
