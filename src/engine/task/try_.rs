@@ -150,26 +150,27 @@ fn caught(
     {
         return Ok(false);
     }
-    if let Some(when) = &catch.when
-        && !env.condition(when, error_val, args)?
-    {
-        return Ok(false);
-    }
-    if let Some(except) = &catch.except_when
-        && env.condition(except, error_val, args)?
-    {
-        return Ok(false);
-    }
-    Ok(true)
+    guarded(env, &catch.when, &catch.except_when, error_val, args)
 }
 
 fn retries(env: &Env, p: &RetryPolicy, error_val: &Val, args: &Args) -> Result<bool, Error> {
-    if let Some(when) = &p.when
+    guarded(env, &p.when, &p.except_when, error_val, args)
+}
+
+/// `when` holds (or is absent) and `exceptWhen` does not hold (or is absent), on the error.
+fn guarded(
+    env: &Env,
+    when: &Option<String>,
+    except: &Option<String>,
+    error_val: &Val,
+    args: &Args,
+) -> Result<bool, Error> {
+    if let Some(when) = when
         && !env.condition(when, error_val, args)?
     {
         return Ok(false);
     }
-    if let Some(except) = &p.except_when
+    if let Some(except) = except
         && env.condition(except, error_val, args)?
     {
         return Ok(false);
