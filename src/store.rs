@@ -1,0 +1,239 @@
+//! Persistence behind one narrow trait, with two backends that pass one test suite
+//! (`tests/store.rs`): [`sqlite`] (the embedded default, a data directory) and [`postgres`]
+//! (shared by several nodes).
+//!
+//! The model (ARCHITECTURE.md, "Persistence"): per instance, an append-only history of
+//! records (opaque JSON to the store: the runtime's `Record`s) from which the engine rebuilds the
+//! instance by replay, plus a summary row (status, output, error, task history) kept for reads.
+//! Both are written in one transaction, so a reader never sees a summary ahead of its history.
+//! A node owns an instance through a lease (`owner`, `lease_until`); every append is fenced by
+//! that lease, so a node that lost an instance cannot write to its history any more.
+
+pub mod postgres;
+mod shared;
+pub mod sqlite;
+
+use async_trait::async_trait;
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use std::sync::Arc;
+use std::time::Duration;
+
+/// A store failure: the backend's message, with what was being done.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Error(pub String);
+
+impl std::fmt::Display for Error {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for Error {}
+
+impl From<sqlx::Error> for Error {
+    fn from(e: sqlx::Error) -> Error {
+        Error(format!("database: {e}"))
+    }
+}
+
+pub type Result<T> = std::result::Result<T, Error>;
+
+/// A workflow's identity: versions are immutable.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct WorkflowKey {
+    pub namespace: String,
+    pub name: String,
+    pub version: String,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct StoredWorkflow {
+    pub key: WorkflowKey,
+    /// The document as uploaded (YAML or JSON text).
+    pub source: String,
+    /// SHA-256 of `source`, hex: the same digest means the same content.
+    pub digest: String,
+    /// Milliseconds since the Unix epoch.
+    pub created_at: i64,
+}
+
+/// What `put_workflow` did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Put {
+    Created,
+    /// The same namespace/name/version with the same digest was already there.
+    Unchanged,
+    /// The same namespace/name/version exists with a different digest; nothing was written.
+    Conflict,
+}
+
+/// A new instance: its summary row (status `pending`) and the first record of its history
+/// are written together, owned by `owner` with a fresh lease.
+#[derive(Debug, Clone, PartialEq)]
+pub struct NewInstance {
+    /// A UUID v7 string: ids sort by creation time.
+    pub id: String,
+    pub workflow: WorkflowKey,
+    pub input: Value,
+    /// Record 0 of the history.
+    pub started: Value,
+    pub created_at: i64,
+    pub owner: String,
+}
+
+/// The read model of an instance, rewritten with each append that changes it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Summary {
+    /// One of the spec's phases: pending, running, waiting, suspended, cancelled, faulted,
+    /// completed.
+    pub status: String,
+    pub output: Option<Value>,
+    pub error: Option<Value>,
+    /// The per-task history (a JSON array, as the API shows it).
+    pub tasks: Value,
+    pub ended_at: Option<i64>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct InstanceRow {
+    pub id: String,
+    pub workflow: WorkflowKey,
+    pub status: String,
+    pub input: Value,
+    pub output: Option<Value>,
+    pub error: Option<Value>,
+    pub tasks: Value,
+    pub created_at: i64,
+    pub ended_at: Option<i64>,
+    /// The node holding the lease, if any.
+    pub owner: Option<String>,
+}
+
+/// Which instances to list: newest first, `limit` at most, before the cursor `before` (an id).
+/// The filters that are set must all match. A `limit` of 0 means 50; more than 1000 means 1000.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Filter {
+    pub namespace: Option<String>,
+    pub name: Option<String>,
+    pub version: Option<String>,
+    pub status: Option<String>,
+    pub before: Option<String>,
+    pub limit: u32,
+}
+
+/// What one group commit writes for one instance.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Append {
+    pub instance: String,
+    /// Appended to the history in order, after the records already there.
+    pub records: Vec<Value>,
+    /// The new read model, when it changed.
+    pub summary: Option<Summary>,
+    /// Lifecycle CloudEvents to publish, in order, after those already queued.
+    pub outbox: Vec<Value>,
+}
+
+/// A control request for an instance, delivered to the node that owns it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Control {
+    Cancel,
+    Suspend,
+    Resume,
+}
+
+impl Control {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Control::Cancel => "cancel",
+            Control::Suspend => "suspend",
+            Control::Resume => "resume",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Control> {
+        match s {
+            "cancel" => Some(Control::Cancel),
+            "suspend" => Some(Control::Suspend),
+            "resume" => Some(Control::Resume),
+            _ => None,
+        }
+    }
+}
+
+/// One queued lifecycle CloudEvent.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Outgoing {
+    /// Increases with every event queued (per store); the sending order.
+    pub seq: i64,
+    pub instance: String,
+    pub event: Value,
+}
+
+/// The phases after which an instance never changes again.
+pub const ENDED: [&str; 3] = ["completed", "faulted", "cancelled"];
+
+#[async_trait]
+pub trait Store: Send + Sync {
+    /// Stores a workflow version; versions are immutable (see [`Put`]).
+    async fn put_workflow(&self, key: &WorkflowKey, source: &str, digest: &str) -> Result<Put>;
+    async fn workflow(&self, key: &WorkflowKey) -> Result<Option<StoredWorkflow>>;
+    /// Every stored version, ordered by namespace, name, then creation.
+    async fn workflows(&self) -> Result<Vec<StoredWorkflow>>;
+
+    /// Creates an instance with its first record, owned by `new.owner` for `lease`.
+    async fn create_instance(&self, new: &NewInstance, lease: Duration) -> Result<()>;
+    async fn instance(&self, id: &str) -> Result<Option<InstanceRow>>;
+    async fn instances(&self, filter: &Filter) -> Result<Vec<InstanceRow>>;
+    /// The instance's records in order (empty for an unknown id).
+    async fn history(&self, id: &str) -> Result<Vec<Value>>;
+
+    /// The group commit: writes every append in one transaction, each only while `node` holds
+    /// the instance's lease (which the write renews for `lease`). Returns the ids of the
+    /// instances `node` does not hold (nothing was written for those).
+    async fn append(&self, node: &str, lease: Duration, batch: &[Append]) -> Result<Vec<String>>;
+
+    /// Takes up to `limit` instances that need an owner — unfinished, or ended with queued
+    /// outgoing events — whose lease expired, that have none, or that `node` itself held (a
+    /// restarted node gets its instances back at once). Concurrent claims never take the same
+    /// instance (`FOR UPDATE SKIP LOCKED` on PostgreSQL). Returns the ids now held by `node`.
+    /// The oldest leases go first (no lease at all first), so unowned and expired instances
+    /// come before the node's own, and repeated claims cycle through all of the node's own.
+    async fn claim(&self, node: &str, lease: Duration, limit: u32) -> Result<Vec<String>>;
+    /// Extends every lease `node` holds; returns the ids it still holds.
+    async fn renew(&self, node: &str, lease: Duration) -> Result<Vec<String>>;
+    /// Gives up `node`'s lease on the ended instances whose outgoing events were all sent.
+    async fn release_ended(&self, node: &str) -> Result<()>;
+    /// Gives up `node`'s leases on every instance (a clean shutdown).
+    async fn release_all(&self, node: &str) -> Result<()>;
+
+    /// Queues a control request for the instance's owner. False when the instance is unknown.
+    async fn request(&self, id: &str, control: Control) -> Result<bool>;
+    /// Takes (and removes) the queued requests of the instances `node` holds, oldest first.
+    async fn take_requests(&self, node: &str) -> Result<Vec<(String, Control)>>;
+
+    /// The oldest queued outgoing events of the instances `node` holds, in `seq` order, at most
+    /// `limit` (0 gives none).
+    async fn outbox(&self, node: &str, limit: u32) -> Result<Vec<Outgoing>>;
+    /// Removes sent events.
+    async fn sent(&self, seqs: &[i64]) -> Result<()>;
+
+    /// How many instances are in each status.
+    async fn count_by_status(&self) -> Result<Vec<(String, i64)>>;
+    /// How many outgoing events are queued (all nodes).
+    async fn outbox_depth(&self) -> Result<i64>;
+}
+
+/// Opens the store named by `database` (a `postgres://` URL), or the SQLite store in `data`.
+pub async fn open(database: Option<&str>, data: &std::path::Path) -> Result<Arc<dyn Store>> {
+    match database {
+        Some(url) if url.starts_with("postgres://") || url.starts_with("postgresql://") => {
+            Ok(Arc::new(postgres::Postgres::connect(url).await?))
+        }
+        Some(url) => Err(Error(format!(
+            "unsupported --database `{url}`: give a postgres:// URL, or leave it out for the SQLite store in --data"
+        ))),
+        None => Ok(Arc::new(sqlite::Sqlite::open(data).await?)),
+    }
+}

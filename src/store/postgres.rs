@@ -1,0 +1,523 @@
+//! The shared store: PostgreSQL, for several nodes over one database.
+//!
+//! Nodes coordinate through row locks and leases only: `claim` skips rows another claim has
+//! locked (`FOR UPDATE SKIP LOCKED`), `append` writes only through rows whose `owner` is the
+//! writing node, and every lease time is the database's clock (`nagare_now_ms()`).
+
+mod migrations;
+
+use super::shared::{self, group, ids, instance_columns, instance_row, json, millis, text};
+use super::{
+    Append, Control, Error, Filter, InstanceRow, NewInstance, Outgoing, Put, Result, Store,
+    StoredWorkflow, WorkflowKey,
+};
+use async_trait::async_trait;
+use serde_json::Value;
+use sqlx::postgres::{PgConnectOptions, PgConnection, PgPool, PgPoolOptions};
+use sqlx::{Connection, QueryBuilder, Row};
+use std::collections::HashMap;
+use std::time::Duration;
+
+/// Serializes the migrations of nodes starting at once (any constant; this one is "nagare"
+/// in ASCII).
+const MIGRATION_LOCK: i64 = 0x6e61_6761_7265;
+
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
+
+pub struct Postgres {
+    pool: PgPool,
+}
+
+impl Postgres {
+    /// Connects to the database at `url` (`postgres://user:password@host:port/database`) and
+    /// brings its schema up to date.
+    pub async fn connect(url: &str) -> Result<Postgres> {
+        let shown = shared::redact(url);
+        let context = |e: &dyn std::fmt::Display| {
+            Error(format!("cannot connect to PostgreSQL at {shown}: {e}"))
+        };
+        let options: PgConnectOptions = url.parse().map_err(|e| context(&e))?;
+        // One plain connection first: the pool retries a refused connection until it times
+        // out and then reports only the timeout; this reports why.
+        let probe = tokio::time::timeout(CONNECT_TIMEOUT, PgConnection::connect_with(&options))
+            .await
+            .map_err(|_| context(&format!("no answer within {CONNECT_TIMEOUT:?}")))?
+            .map_err(|e| context(&e))?;
+        let _ = probe.close().await;
+        let pool = PgPoolOptions::new()
+            .max_connections(16)
+            .acquire_timeout(Duration::from_secs(30))
+            .connect_with(options)
+            .await
+            .map_err(|e| context(&e))?;
+        migrate(&pool)
+            .await
+            .map_err(|e| Error(format!("migrating PostgreSQL at {shown}: {e}")))?;
+        Ok(Postgres { pool })
+    }
+}
+
+/// Applies the migrations not applied yet, each in its own transaction, under an advisory
+/// lock so that nodes starting together apply each once.
+async fn migrate(pool: &PgPool) -> Result<()> {
+    for &(version, sql) in migrations::MIGRATIONS {
+        let mut tx = pool.begin().await?;
+        sqlx::query("SELECT pg_advisory_xact_lock($1)")
+            .bind(MIGRATION_LOCK)
+            .execute(&mut *tx)
+            .await?;
+        // Under the lock: concurrent CREATE TABLE IF NOT EXISTS can fail on PostgreSQL.
+        sqlx::raw_sql(
+            "CREATE TABLE IF NOT EXISTS schema_migrations \
+             (version INTEGER PRIMARY KEY, applied_at BIGINT NOT NULL)",
+        )
+        .execute(&mut *tx)
+        .await?;
+        let applied = sqlx::query("SELECT 1 FROM schema_migrations WHERE version = $1")
+            .bind(version as i32)
+            .fetch_optional(&mut *tx)
+            .await?
+            .is_some();
+        if !applied {
+            sqlx::raw_sql(sql)
+                .execute(&mut *tx)
+                .await
+                .map_err(|e| Error(format!("migration {version}: {e}")))?;
+            sqlx::query(
+                "INSERT INTO schema_migrations (version, applied_at) VALUES ($1, nagare_now_ms())",
+            )
+            .bind(version as i32)
+            .execute(&mut *tx)
+            .await?;
+        }
+        tx.commit().await?;
+    }
+    Ok(())
+}
+
+#[async_trait]
+impl Store for Postgres {
+    async fn put_workflow(&self, key: &WorkflowKey, source: &str, digest: &str) -> Result<Put> {
+        // A concurrent insert of the same key waits for this one's commit and then does
+        // nothing, so exactly one put creates the version.
+        let inserted = sqlx::query(
+            "INSERT INTO workflows (namespace, name, version, digest, source, created_at) \
+             VALUES ($1, $2, $3, $4, $5, nagare_now_ms()) ON CONFLICT DO NOTHING",
+        )
+        .bind(&key.namespace)
+        .bind(&key.name)
+        .bind(&key.version)
+        .bind(digest)
+        .bind(source)
+        .execute(&self.pool)
+        .await?
+        .rows_affected();
+        if inserted == 1 {
+            return Ok(Put::Created);
+        }
+        let stored: String = sqlx::query(
+            "SELECT digest FROM workflows WHERE namespace = $1 AND name = $2 AND version = $3",
+        )
+        .bind(&key.namespace)
+        .bind(&key.name)
+        .bind(&key.version)
+        .fetch_one(&self.pool)
+        .await?
+        .try_get("digest")?;
+        Ok(if stored == digest {
+            Put::Unchanged
+        } else {
+            Put::Conflict
+        })
+    }
+
+    async fn workflow(&self, key: &WorkflowKey) -> Result<Option<StoredWorkflow>> {
+        sqlx::query(
+            "SELECT namespace, name, version, source, digest, created_at FROM workflows \
+             WHERE namespace = $1 AND name = $2 AND version = $3",
+        )
+        .bind(&key.namespace)
+        .bind(&key.name)
+        .bind(&key.version)
+        .fetch_optional(&self.pool)
+        .await?
+        .map(|row| shared::workflow_row(&row))
+        .transpose()
+    }
+
+    async fn workflows(&self) -> Result<Vec<StoredWorkflow>> {
+        sqlx::query(
+            "SELECT namespace, name, version, source, digest, created_at FROM workflows \
+             ORDER BY namespace, name, created_at, version",
+        )
+        .fetch_all(&self.pool)
+        .await?
+        .iter()
+        .map(shared::workflow_row)
+        .collect()
+    }
+
+    async fn create_instance(&self, new: &NewInstance, lease: Duration) -> Result<()> {
+        let mut tx = self.pool.begin().await?;
+        sqlx::query(
+            "INSERT INTO instances (id, namespace, name, version, status, input, tasks, \
+             created_at, updated_at, owner, lease_until, next_seq) \
+             VALUES ($1, $2, $3, $4, 'pending', $5, '[]', $6, nagare_now_ms(), $7, \
+                     nagare_now_ms() + $8, 1)",
+        )
+        .bind(&new.id)
+        .bind(&new.workflow.namespace)
+        .bind(&new.workflow.name)
+        .bind(&new.workflow.version)
+        .bind(text(&new.input))
+        .bind(new.created_at)
+        .bind(&new.owner)
+        .bind(millis(lease))
+        .execute(&mut *tx)
+        .await
+        .map_err(|e| Error(format!("creating instance {}: {e}", new.id)))?;
+        sqlx::query("INSERT INTO records (instance_id, seq, record) VALUES ($1, 0, $2)")
+            .bind(&new.id)
+            .bind(text(&new.started))
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn instance(&self, id: &str) -> Result<Option<InstanceRow>> {
+        sqlx::query(concat!(
+            "SELECT ",
+            instance_columns!(),
+            " FROM instances WHERE id = $1"
+        ))
+        .bind(id)
+        .fetch_optional(&self.pool)
+        .await?
+        .map(|row| instance_row(&row))
+        .transpose()
+    }
+
+    async fn instances(&self, filter: &Filter) -> Result<Vec<InstanceRow>> {
+        let mut query = QueryBuilder::<sqlx::Postgres>::new(concat!(
+            "SELECT ",
+            instance_columns!(),
+            " FROM instances WHERE TRUE"
+        ));
+        for (column, value) in [
+            (" AND namespace = ", &filter.namespace),
+            (" AND name = ", &filter.name),
+            (" AND version = ", &filter.version),
+            (" AND status = ", &filter.status),
+            (" AND id < ", &filter.before),
+        ] {
+            if let Some(value) = value {
+                query.push(column).push_bind(value.clone());
+            }
+        }
+        query
+            .push(" ORDER BY id DESC LIMIT ")
+            .push_bind(shared::page(filter.limit));
+        query
+            .build()
+            .fetch_all(&self.pool)
+            .await?
+            .iter()
+            .map(instance_row)
+            .collect()
+    }
+
+    async fn history(&self, id: &str) -> Result<Vec<Value>> {
+        sqlx::query("SELECT seq, record FROM records WHERE instance_id = $1 ORDER BY seq")
+            .bind(id)
+            .fetch_all(&self.pool)
+            .await?
+            .iter()
+            .map(|row| {
+                let seq: i64 = row.try_get("seq")?;
+                json(
+                    &format!("record {seq} of instance {id}"),
+                    &row.try_get::<String, _>("record")?,
+                )
+            })
+            .collect()
+    }
+
+    async fn append(&self, node: &str, lease: Duration, batch: &[Append]) -> Result<Vec<String>> {
+        if batch.is_empty() {
+            return Ok(Vec::new());
+        }
+        let groups = group(batch);
+        // The batch travels as arrays (one per column, unnested by the server), so a batch
+        // costs three statements however many instances it names.
+        let mut ids = Vec::with_capacity(groups.len());
+        let mut counts = Vec::with_capacity(groups.len());
+        let mut has = Vec::with_capacity(groups.len());
+        let mut statuses = Vec::with_capacity(groups.len());
+        let mut outputs = Vec::with_capacity(groups.len());
+        let mut errors = Vec::with_capacity(groups.len());
+        let mut tasks = Vec::with_capacity(groups.len());
+        let mut ended = Vec::with_capacity(groups.len());
+        for g in &groups {
+            ids.push(g.instance);
+            counts.push(g.records.len() as i64);
+            let columns = g.columns();
+            has.push(columns.is_some());
+            let (status, output, error, task_list, ended_at) = columns
+                .map_or((None, None, None, None, None), |(s, o, e, t, x)| {
+                    (Some(s), o, e, Some(t), x)
+                });
+            statuses.push(status);
+            outputs.push(output);
+            errors.push(error);
+            tasks.push(task_list);
+            ended.push(ended_at);
+        }
+        let mut tx = self.pool.begin().await?;
+        // Lock the held rows first, in id order: two transactions that lock rows in the same
+        // order cannot deadlock, whatever order their batches name the instances in. Until
+        // commit, a claim by another node skips these rows. NO KEY UPDATE (what an UPDATE
+        // takes anyway) still lets foreign-key checks, such as a queued request's, through.
+        let mut sorted = ids.clone();
+        sorted.sort_unstable();
+        sqlx::query(
+            "SELECT id FROM instances WHERE id = ANY($1) AND owner = $2 \
+             ORDER BY id FOR NO KEY UPDATE",
+        )
+        .bind(&sorted)
+        .bind(node)
+        .fetch_all(&mut *tx)
+        .await?;
+        // A row whose owner is not `node` is neither written nor returned. The owner test is
+        // written so no index can serve it (`IS NOT DISTINCT FROM`): the plan must then look
+        // each id of the batch up by primary key, instead of reading every row the node owns.
+        let rows = sqlx::query(
+            "UPDATE instances AS i SET \
+                lease_until = nagare_now_ms() + $2, updated_at = nagare_now_ms(), \
+                next_seq = i.next_seq + u.n, \
+                status = CASE WHEN u.has THEN u.status ELSE i.status END, \
+                output = CASE WHEN u.has THEN u.output ELSE i.output END, \
+                error = CASE WHEN u.has THEN u.error ELSE i.error END, \
+                tasks = CASE WHEN u.has THEN u.tasks ELSE i.tasks END, \
+                ended_at = CASE WHEN u.has THEN u.ended_at ELSE i.ended_at END \
+             FROM unnest($3::text[], $4::bigint[], $5::bool[], $6::text[], $7::text[], \
+                         $8::text[], $9::text[], $10::bigint[]) \
+                  AS u(id, n, has, status, output, error, tasks, ended_at) \
+             WHERE i.id = u.id AND i.owner IS NOT DISTINCT FROM $1 \
+             RETURNING i.id, i.next_seq",
+        )
+        .bind(node)
+        .bind(millis(lease))
+        .bind(&ids)
+        .bind(&counts)
+        .bind(&has)
+        .bind(&statuses)
+        .bind(&outputs)
+        .bind(&errors)
+        .bind(&tasks)
+        .bind(&ended)
+        .fetch_all(&mut *tx)
+        .await?;
+        let mut next = HashMap::with_capacity(rows.len());
+        for row in &rows {
+            next.insert(
+                row.try_get::<String, _>("id")?,
+                row.try_get::<i64, _>("next_seq")?,
+            );
+        }
+        let (mut record_ids, mut seqs, mut records) = (Vec::new(), Vec::new(), Vec::new());
+        let (mut event_ids, mut events) = (Vec::new(), Vec::new());
+        let mut lost = Vec::new();
+        for g in &groups {
+            let Some(&next_seq) = next.get(g.instance) else {
+                lost.push(g.instance.to_string());
+                continue;
+            };
+            let first = next_seq - g.records.len() as i64;
+            for (i, record) in g.records.iter().enumerate() {
+                record_ids.push(g.instance);
+                seqs.push(first + i as i64);
+                records.push(record.as_str());
+            }
+            for event in &g.outbox {
+                event_ids.push(g.instance);
+                events.push(event.as_str());
+            }
+        }
+        if !records.is_empty() {
+            sqlx::query(
+                "INSERT INTO records (instance_id, seq, record) \
+                 SELECT * FROM unnest($1::text[], $2::bigint[], $3::text[])",
+            )
+            .bind(&record_ids)
+            .bind(&seqs)
+            .bind(&records)
+            .execute(&mut *tx)
+            .await?;
+        }
+        if !events.is_empty() {
+            // ORDER BY ord: seqs are handed out in the batch's order.
+            sqlx::query(
+                "INSERT INTO outbox (instance_id, event) \
+                 SELECT id, event FROM unnest($1::text[], $2::text[]) WITH ORDINALITY \
+                     AS u(id, event, ord) \
+                 ORDER BY ord",
+            )
+            .bind(&event_ids)
+            .bind(&events)
+            .execute(&mut *tx)
+            .await?;
+        }
+        tx.commit().await?;
+        Ok(lost)
+    }
+
+    async fn claim(&self, node: &str, lease: Duration, limit: u32) -> Result<Vec<String>> {
+        // SKIP LOCKED: concurrent claims take disjoint rows; a row another claim committed in
+        // the meantime is re-checked against the WHERE clause (its new lease fails it).
+        // The candidates come from the unfinished instances (a partial index: finished ones,
+        // the bulk of the table, are never scanned) and from those with queued events.
+        // Oldest lease first (none at all first): repeated claims cycle through a node's own
+        // instances instead of returning the same `limit` ones every time.
+        let rows = sqlx::query(
+            "WITH candidates AS ( \
+                SELECT id FROM instances \
+                WHERE id IN ( \
+                    SELECT id FROM instances \
+                    WHERE status NOT IN ('completed', 'faulted', 'cancelled') \
+                    UNION ALL SELECT instance_id FROM outbox) \
+                  AND (owner IS NULL OR lease_until < nagare_now_ms() OR owner = $1) \
+                ORDER BY lease_until NULLS FIRST, id \
+                LIMIT $3 \
+                FOR UPDATE SKIP LOCKED) \
+             UPDATE instances AS i SET owner = $1, lease_until = nagare_now_ms() + $2 \
+             FROM candidates WHERE i.id = candidates.id \
+             RETURNING i.id",
+        )
+        .bind(node)
+        .bind(millis(lease))
+        .bind(i64::from(limit))
+        .fetch_all(&self.pool)
+        .await?;
+        ids(rows)
+    }
+
+    async fn renew(&self, node: &str, lease: Duration) -> Result<Vec<String>> {
+        // SKIP LOCKED: renewing never waits on a row lock, so it cannot deadlock with an
+        // append. A row it skips is being written by this node's own append (which renews
+        // it) or being claimed by another node after this node's lease ran out; either way
+        // it is still owned as of this statement's snapshot, which is what the SELECT returns.
+        let rows = sqlx::query(
+            "WITH renewed AS ( \
+                UPDATE instances SET lease_until = nagare_now_ms() + $2 \
+                WHERE id IN ( \
+                    SELECT id FROM instances WHERE owner = $1 FOR NO KEY UPDATE SKIP LOCKED)) \
+             SELECT id FROM instances WHERE owner = $1",
+        )
+        .bind(node)
+        .bind(millis(lease))
+        .fetch_all(&self.pool)
+        .await?;
+        ids(rows)
+    }
+
+    async fn release_ended(&self, node: &str) -> Result<()> {
+        // SKIP LOCKED, as in renew: a row being written now is released at the next call.
+        sqlx::query(
+            "UPDATE instances SET owner = NULL, lease_until = NULL \
+             WHERE id IN ( \
+                SELECT id FROM instances \
+                WHERE owner = $1 AND status IN ('completed', 'faulted', 'cancelled') \
+                  AND NOT EXISTS (SELECT 1 FROM outbox WHERE outbox.instance_id = instances.id) \
+                FOR NO KEY UPDATE SKIP LOCKED)",
+        )
+        .bind(node)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    async fn release_all(&self, node: &str) -> Result<()> {
+        // Locks in id order, as append does, so a late append cannot deadlock with this.
+        sqlx::query(
+            "UPDATE instances SET owner = NULL, lease_until = NULL \
+             WHERE id IN ( \
+                SELECT id FROM instances WHERE owner = $1 ORDER BY id FOR NO KEY UPDATE)",
+        )
+        .bind(node)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    async fn request(&self, id: &str, control: Control) -> Result<bool> {
+        let inserted = sqlx::query(
+            "INSERT INTO requests (instance_id, control) \
+             SELECT $1::text, $2::text WHERE EXISTS (SELECT 1 FROM instances WHERE id = $1)",
+        )
+        .bind(id)
+        .bind(control.as_str())
+        .execute(&self.pool)
+        .await?
+        .rows_affected();
+        Ok(inserted == 1)
+    }
+
+    async fn take_requests(&self, node: &str) -> Result<Vec<(String, Control)>> {
+        let mut tx = self.pool.begin().await?;
+        let rows = sqlx::query(
+            "DELETE FROM requests \
+             WHERE instance_id IN (SELECT id FROM instances WHERE owner = $1) \
+             RETURNING seq, instance_id, control",
+        )
+        .bind(node)
+        .fetch_all(&mut *tx)
+        .await?;
+        let taken = shared::requests(rows)?;
+        // Only now: a request that could not be read stays queued.
+        tx.commit().await?;
+        Ok(taken)
+    }
+
+    async fn outbox(&self, node: &str, limit: u32) -> Result<Vec<Outgoing>> {
+        sqlx::query(
+            "SELECT o.seq, o.instance_id, o.event FROM outbox o \
+             JOIN instances i ON i.id = o.instance_id \
+             WHERE i.owner = $1 ORDER BY o.seq LIMIT $2",
+        )
+        .bind(node)
+        .bind(i64::from(limit))
+        .fetch_all(&self.pool)
+        .await?
+        .iter()
+        .map(shared::outgoing)
+        .collect()
+    }
+
+    async fn sent(&self, seqs: &[i64]) -> Result<()> {
+        if seqs.is_empty() {
+            return Ok(());
+        }
+        sqlx::query("DELETE FROM outbox WHERE seq = ANY($1)")
+            .bind(seqs)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    async fn count_by_status(&self) -> Result<Vec<(String, i64)>> {
+        sqlx::query("SELECT status, COUNT(*) AS n FROM instances GROUP BY status ORDER BY status")
+            .fetch_all(&self.pool)
+            .await?
+            .iter()
+            .map(|row| Ok((row.try_get("status")?, row.try_get("n")?)))
+            .collect()
+    }
+
+    async fn outbox_depth(&self) -> Result<i64> {
+        let row = sqlx::query("SELECT COUNT(*) AS n FROM outbox")
+            .fetch_one(&self.pool)
+            .await?;
+        Ok(row.try_get("n")?)
+    }
+}

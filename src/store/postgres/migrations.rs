@@ -1,0 +1,74 @@
+//! The PostgreSQL schema, as ordered migrations: append new versions, never edit applied ones.
+
+/// `(version, SQL)`, applied in order, each once, each in its own transaction.
+pub(super) const MIGRATIONS: &[(i64, &str)] = &[(1, V1)];
+
+/// JSON is TEXT, not JSONB: JSONB reorders object keys, and documents must come back as they
+/// were written. Ids are compared bytewise (`COLLATE "C"`): UUID v7 strings then sort by time
+/// whatever the database's locale. Times are milliseconds since the epoch.
+const V1: &str = r#"
+-- Every lease time is the database's clock, so nodes whose clocks disagree still agree on
+-- who holds what.
+CREATE FUNCTION nagare_now_ms() RETURNS BIGINT
+    LANGUAGE sql VOLATILE
+    AS $$ SELECT (extract(epoch FROM clock_timestamp()) * 1000)::BIGINT $$;
+
+CREATE TABLE workflows (
+    namespace TEXT NOT NULL,
+    name TEXT NOT NULL,
+    version TEXT NOT NULL,
+    digest TEXT NOT NULL,
+    source TEXT NOT NULL,
+    created_at BIGINT NOT NULL,
+    PRIMARY KEY (namespace, name, version)
+);
+
+CREATE TABLE instances (
+    id TEXT COLLATE "C" PRIMARY KEY,
+    namespace TEXT NOT NULL,
+    name TEXT NOT NULL,
+    version TEXT NOT NULL,
+    status TEXT NOT NULL,
+    input TEXT NOT NULL,
+    output TEXT,
+    error TEXT,
+    tasks TEXT NOT NULL,
+    created_at BIGINT NOT NULL,
+    updated_at BIGINT NOT NULL,
+    ended_at BIGINT,
+    owner TEXT,
+    lease_until BIGINT,
+    -- The seq of the next record: an append learns where to continue from the row it locks
+    -- anyway, instead of reading the history's end.
+    next_seq BIGINT NOT NULL
+) WITH (fillfactor = 80); -- room on each page for the frequent in-place (HOT) updates
+CREATE INDEX instances_workflow ON instances (namespace, name, version, id);
+CREATE INDEX instances_status ON instances (status, id);
+-- Not on lease_until: the group commit rewrites it in every append, and an unindexed column
+-- keeps those updates cheap (heap-only on PostgreSQL).
+CREATE INDEX instances_owner ON instances (owner);
+-- What claim scans: the unfinished instances.
+CREATE INDEX instances_live ON instances (id)
+    WHERE status NOT IN ('completed', 'faulted', 'cancelled');
+
+CREATE TABLE records (
+    instance_id TEXT COLLATE "C" NOT NULL REFERENCES instances (id),
+    seq BIGINT NOT NULL,
+    record TEXT NOT NULL,
+    PRIMARY KEY (instance_id, seq)
+);
+
+CREATE TABLE requests (
+    seq BIGSERIAL PRIMARY KEY,
+    instance_id TEXT COLLATE "C" NOT NULL REFERENCES instances (id),
+    control TEXT NOT NULL
+);
+CREATE INDEX requests_instance ON requests (instance_id);
+
+CREATE TABLE outbox (
+    seq BIGSERIAL PRIMARY KEY,
+    instance_id TEXT COLLATE "C" NOT NULL REFERENCES instances (id),
+    event TEXT NOT NULL
+);
+CREATE INDEX outbox_instance ON outbox (instance_id);
+"#;

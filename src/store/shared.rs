@@ -1,0 +1,252 @@
+//! What both backends share: JSON as text, row decoding, the batch grouping, limits.
+
+use super::{
+    Append, Control, Error, InstanceRow, Outgoing, Result, StoredWorkflow, Summary, WorkflowKey,
+};
+use serde_json::Value;
+use sqlx::{ColumnIndex, Decode, Row, Type};
+use std::collections::HashMap;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+/// Milliseconds since the Unix epoch on this process's clock.
+pub(super) fn now_ms() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(millis)
+        .unwrap_or(0)
+}
+
+pub(super) fn millis(d: Duration) -> i64 {
+    i64::try_from(d.as_millis()).unwrap_or(i64::MAX)
+}
+
+/// The page size of a listing: 0 means the default, and there is a cap.
+pub(super) fn page(limit: u32) -> i64 {
+    match limit {
+        0 => 50,
+        n => i64::from(n.min(1000)),
+    }
+}
+
+/// JSON is stored as text: `serde_json` keeps object keys in insertion order
+/// (`preserve_order`), and text keeps that order where JSONB would sort the keys.
+pub(super) fn text(value: &Value) -> String {
+    // Serializing a `Value` cannot fail (its keys are strings).
+    value.to_string()
+}
+
+pub(super) fn json(what: &str, text: &str) -> Result<Value> {
+    serde_json::from_str(text).map_err(|e| Error(format!("stored {what} is not JSON: {e}")))
+}
+
+fn opt_json(what: &str, text: Option<String>) -> Result<Option<Value>> {
+    text.map(|t| json(what, &t)).transpose()
+}
+
+/// The columns [`instance_row`] reads, as a literal for `concat!` (queries are static strings).
+macro_rules! instance_columns {
+    () => {
+        "id, namespace, name, version, status, input, output, error, tasks, created_at, \
+         ended_at, owner"
+    };
+}
+pub(super) use instance_columns;
+
+/// Decodes a row of `SELECT instance_columns!()`.
+pub(super) fn instance_row<R>(row: &R) -> Result<InstanceRow>
+where
+    R: Row,
+    for<'a> &'a str: ColumnIndex<R>,
+    for<'r> String: Decode<'r, R::Database> + Type<R::Database>,
+    for<'r> i64: Decode<'r, R::Database> + Type<R::Database>,
+{
+    let id: String = row.try_get("id")?;
+    let context = |what: &str| format!("{what} of instance {id}");
+    Ok(InstanceRow {
+        workflow: WorkflowKey {
+            namespace: row.try_get("namespace")?,
+            name: row.try_get("name")?,
+            version: row.try_get("version")?,
+        },
+        status: row.try_get("status")?,
+        input: json(&context("input"), &row.try_get::<String, _>("input")?)?,
+        output: opt_json(&context("output"), row.try_get("output")?)?,
+        error: opt_json(&context("error"), row.try_get("error")?)?,
+        tasks: json(&context("tasks"), &row.try_get::<String, _>("tasks")?)?,
+        created_at: row.try_get("created_at")?,
+        ended_at: row.try_get("ended_at")?,
+        owner: row.try_get("owner")?,
+        id,
+    })
+}
+
+/// Decodes a row of `SELECT namespace, name, version, source, digest, created_at`.
+pub(super) fn workflow_row<R>(row: &R) -> Result<StoredWorkflow>
+where
+    R: Row,
+    for<'a> &'a str: ColumnIndex<R>,
+    for<'r> String: Decode<'r, R::Database> + Type<R::Database>,
+    for<'r> i64: Decode<'r, R::Database> + Type<R::Database>,
+{
+    Ok(StoredWorkflow {
+        key: WorkflowKey {
+            namespace: row.try_get("namespace")?,
+            name: row.try_get("name")?,
+            version: row.try_get("version")?,
+        },
+        source: row.try_get("source")?,
+        digest: row.try_get("digest")?,
+        created_at: row.try_get("created_at")?,
+    })
+}
+
+/// Decodes `RETURNING id` rows, sorted (the order a statement returns them in is arbitrary).
+pub(super) fn ids<R>(rows: Vec<R>) -> Result<Vec<String>>
+where
+    R: Row,
+    for<'a> &'a str: ColumnIndex<R>,
+    for<'r> String: Decode<'r, R::Database> + Type<R::Database>,
+{
+    let mut ids = rows
+        .iter()
+        .map(|row| row.try_get::<String, _>("id"))
+        .collect::<std::result::Result<Vec<_>, _>>()?;
+    ids.sort();
+    Ok(ids)
+}
+
+/// Decodes `seq, instance_id, control` rows of taken requests, oldest first.
+pub(super) fn requests<R>(rows: Vec<R>) -> Result<Vec<(String, Control)>>
+where
+    R: Row,
+    for<'a> &'a str: ColumnIndex<R>,
+    for<'r> String: Decode<'r, R::Database> + Type<R::Database>,
+    for<'r> i64: Decode<'r, R::Database> + Type<R::Database>,
+{
+    let mut taken = Vec::with_capacity(rows.len());
+    for row in &rows {
+        let seq: i64 = row.try_get("seq")?;
+        let instance: String = row.try_get("instance_id")?;
+        let control: String = row.try_get("control")?;
+        let control = Control::parse(&control).ok_or_else(|| {
+            Error(format!(
+                "stored request {seq} for instance {instance} has an unknown control `{control}`"
+            ))
+        })?;
+        taken.push((seq, instance, control));
+    }
+    taken.sort_by_key(|(seq, _, _)| *seq);
+    Ok(taken.into_iter().map(|(_, id, c)| (id, c)).collect())
+}
+
+/// Decodes a `seq, instance_id, event` row of the outbox.
+pub(super) fn outgoing<R>(row: &R) -> Result<Outgoing>
+where
+    R: Row,
+    for<'a> &'a str: ColumnIndex<R>,
+    for<'r> String: Decode<'r, R::Database> + Type<R::Database>,
+    for<'r> i64: Decode<'r, R::Database> + Type<R::Database>,
+{
+    let seq: i64 = row.try_get("seq")?;
+    Ok(Outgoing {
+        seq,
+        instance: row.try_get("instance_id")?,
+        event: json(
+            &format!("outgoing event {seq}"),
+            &row.try_get::<String, _>("event")?,
+        )?,
+    })
+}
+
+/// The appends of one batch for one instance, merged: a batch may name an instance twice,
+/// and one row update per instance keeps the statements simple (records and events keep
+/// their order; the last summary wins).
+pub(super) struct Group<'a> {
+    pub instance: &'a str,
+    pub records: Vec<String>,
+    pub summary: Option<&'a Summary>,
+    pub outbox: Vec<String>,
+}
+
+impl Group<'_> {
+    /// The summary as the columns store it: status, output, error, tasks, ended_at.
+    #[allow(clippy::type_complexity)]
+    pub fn columns(&self) -> Option<(String, Option<String>, Option<String>, String, Option<i64>)> {
+        self.summary.map(|s| {
+            (
+                s.status.clone(),
+                s.output.as_ref().map(text),
+                s.error.as_ref().map(text),
+                text(&s.tasks),
+                s.ended_at,
+            )
+        })
+    }
+}
+
+pub(super) fn group(batch: &[Append]) -> Vec<Group<'_>> {
+    let mut groups: Vec<Group> = Vec::new();
+    let mut index: HashMap<&str, usize> = HashMap::new();
+    for append in batch {
+        let i = *index.entry(&append.instance).or_insert_with(|| {
+            groups.push(Group {
+                instance: &append.instance,
+                records: Vec::new(),
+                summary: None,
+                outbox: Vec::new(),
+            });
+            groups.len() - 1
+        });
+        let group = &mut groups[i];
+        group.records.extend(append.records.iter().map(text));
+        group.outbox.extend(append.outbox.iter().map(text));
+        if append.summary.is_some() {
+            group.summary = append.summary.as_ref();
+        }
+    }
+    groups
+}
+
+/// A connection URL fit for an error message: the password is masked.
+pub(super) fn redact(url: &str) -> String {
+    let Some(scheme_end) = url.find("://").map(|i| i + 3) else {
+        return url.to_string();
+    };
+    let rest = &url[scheme_end..];
+    let authority_end = rest.find(['/', '?']).unwrap_or(rest.len());
+    let Some(at) = rest[..authority_end].rfind('@') else {
+        return url.to_string();
+    };
+    match rest[..at].find(':') {
+        Some(colon) => format!(
+            "{}{}:***{}",
+            &url[..scheme_end],
+            &rest[..colon],
+            &rest[at..]
+        ),
+        None => url.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn redacts_the_password_only() {
+        assert_eq!(
+            redact("postgres://u:secret@h:5432/db?x=1"),
+            "postgres://u:***@h:5432/db?x=1"
+        );
+        assert_eq!(redact("postgres://u@h/db"), "postgres://u@h/db");
+        assert_eq!(redact("postgres://h/db"), "postgres://h/db");
+        assert_eq!(redact("nonsense"), "nonsense");
+    }
+
+    #[test]
+    fn pages_default_and_cap() {
+        assert_eq!(page(0), 50);
+        assert_eq!(page(7), 7);
+        assert_eq!(page(5000), 1000);
+    }
+}

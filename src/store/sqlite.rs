@@ -1,0 +1,483 @@
+//! The embedded store: SQLite (WAL, `synchronous=FULL`) in a data directory.
+//!
+//! SQLite has one writer at a time, so every write goes through a pool of one connection:
+//! writers queue in the pool instead of failing with `SQLITE_BUSY`, and a transaction never
+//! has to upgrade from reading to writing under contention. Reads use a pool of their own; WAL
+//! lets them run beside the writer and see every committed write.
+//! Lease times are this process's clock: one process uses a data directory.
+
+mod migrations;
+
+use super::shared::{self, group, ids, instance_columns, instance_row, json, millis, now_ms, text};
+use super::{
+    Append, Control, Error, Filter, InstanceRow, NewInstance, Outgoing, Put, Result, Store,
+    StoredWorkflow, WorkflowKey,
+};
+use async_trait::async_trait;
+use serde_json::{Value, json};
+use sqlx::sqlite::{
+    SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
+};
+use sqlx::{QueryBuilder, Row};
+use std::collections::HashMap;
+use std::path::Path;
+use std::time::Duration;
+
+pub struct Sqlite {
+    writer: SqlitePool,
+    reader: SqlitePool,
+}
+
+impl Sqlite {
+    /// Opens (creating when missing) `nagare.db` in the directory `data`, and brings its schema
+    /// up to date.
+    pub async fn open(data: &Path) -> Result<Sqlite> {
+        let file = data.join("nagare.db");
+        let context = |e: &dyn std::fmt::Display| {
+            Error(format!(
+                "cannot open the SQLite store {}: {e}",
+                file.display()
+            ))
+        };
+        tokio::fs::create_dir_all(data)
+            .await
+            .map_err(|e| context(&e))?;
+        let options = SqliteConnectOptions::new()
+            .filename(&file)
+            .create_if_missing(true)
+            .journal_mode(SqliteJournalMode::Wal)
+            // FULL: a commit is on disk (the WAL is synced) before it returns, so a committed
+            // append survives a crash or power loss; NORMAL could lose the last commits.
+            .synchronous(SqliteSynchronous::Full)
+            .busy_timeout(Duration::from_secs(10))
+            .foreign_keys(true);
+        let writer = SqlitePoolOptions::new()
+            .max_connections(1)
+            .connect_with(options.clone())
+            .await
+            .map_err(|e| context(&e))?;
+        migrate(&writer).await.map_err(|e| context(&e))?;
+        let reader = SqlitePoolOptions::new()
+            .max_connections(4)
+            .connect_with(options)
+            .await
+            .map_err(|e| context(&e))?;
+        Ok(Sqlite { writer, reader })
+    }
+}
+
+/// A write transaction. IMMEDIATE takes the write lock at BEGIN, where the busy timeout
+/// applies; a deferred transaction that reads and then writes could instead fail at once with
+/// `SQLITE_BUSY` if another process wrote meanwhile.
+async fn write(pool: &SqlitePool) -> Result<sqlx::Transaction<'static, sqlx::Sqlite>> {
+    Ok(pool.begin_with("BEGIN IMMEDIATE").await?)
+}
+
+/// Applies the migrations not applied yet, each in its own transaction.
+async fn migrate(pool: &SqlitePool) -> Result<()> {
+    sqlx::raw_sql(
+        "CREATE TABLE IF NOT EXISTS schema_migrations \
+         (version INTEGER PRIMARY KEY, applied_at BIGINT NOT NULL)",
+    )
+    .execute(pool)
+    .await?;
+    for &(version, sql) in migrations::MIGRATIONS {
+        let mut tx = write(pool).await?;
+        let applied = sqlx::query("SELECT 1 FROM schema_migrations WHERE version = ?1")
+            .bind(version)
+            .fetch_optional(&mut *tx)
+            .await?
+            .is_some();
+        if !applied {
+            sqlx::raw_sql(sql)
+                .execute(&mut *tx)
+                .await
+                .map_err(|e| Error(format!("migration {version}: {e}")))?;
+            sqlx::query("INSERT INTO schema_migrations (version, applied_at) VALUES (?1, ?2)")
+                .bind(version)
+                .bind(now_ms())
+                .execute(&mut *tx)
+                .await?;
+        }
+        tx.commit().await?;
+    }
+    Ok(())
+}
+
+#[async_trait]
+impl Store for Sqlite {
+    async fn put_workflow(&self, key: &WorkflowKey, source: &str, digest: &str) -> Result<Put> {
+        let mut tx = write(&self.writer).await?;
+        let inserted = sqlx::query(
+            "INSERT INTO workflows (namespace, name, version, digest, source, created_at) \
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6) ON CONFLICT DO NOTHING",
+        )
+        .bind(&key.namespace)
+        .bind(&key.name)
+        .bind(&key.version)
+        .bind(digest)
+        .bind(source)
+        .bind(now_ms())
+        .execute(&mut *tx)
+        .await?
+        .rows_affected();
+        let put = if inserted == 1 {
+            Put::Created
+        } else {
+            let stored: String = sqlx::query(
+                "SELECT digest FROM workflows WHERE namespace = ?1 AND name = ?2 AND version = ?3",
+            )
+            .bind(&key.namespace)
+            .bind(&key.name)
+            .bind(&key.version)
+            .fetch_one(&mut *tx)
+            .await?
+            .try_get("digest")?;
+            if stored == digest {
+                Put::Unchanged
+            } else {
+                Put::Conflict
+            }
+        };
+        tx.commit().await?;
+        Ok(put)
+    }
+
+    async fn workflow(&self, key: &WorkflowKey) -> Result<Option<StoredWorkflow>> {
+        sqlx::query(
+            "SELECT namespace, name, version, source, digest, created_at FROM workflows \
+             WHERE namespace = ?1 AND name = ?2 AND version = ?3",
+        )
+        .bind(&key.namespace)
+        .bind(&key.name)
+        .bind(&key.version)
+        .fetch_optional(&self.reader)
+        .await?
+        .map(|row| shared::workflow_row(&row))
+        .transpose()
+    }
+
+    async fn workflows(&self) -> Result<Vec<StoredWorkflow>> {
+        sqlx::query(
+            "SELECT namespace, name, version, source, digest, created_at FROM workflows \
+             ORDER BY namespace, name, created_at, version",
+        )
+        .fetch_all(&self.reader)
+        .await?
+        .iter()
+        .map(shared::workflow_row)
+        .collect()
+    }
+
+    async fn create_instance(&self, new: &NewInstance, lease: Duration) -> Result<()> {
+        let now = now_ms();
+        let mut tx = write(&self.writer).await?;
+        sqlx::query(
+            "INSERT INTO instances (id, namespace, name, version, status, input, tasks, \
+             created_at, updated_at, owner, lease_until, next_seq) \
+             VALUES (?1, ?2, ?3, ?4, 'pending', ?5, '[]', ?6, ?7, ?8, ?9, 1)",
+        )
+        .bind(&new.id)
+        .bind(&new.workflow.namespace)
+        .bind(&new.workflow.name)
+        .bind(&new.workflow.version)
+        .bind(text(&new.input))
+        .bind(new.created_at)
+        .bind(now)
+        .bind(&new.owner)
+        .bind(now + millis(lease))
+        .execute(&mut *tx)
+        .await
+        .map_err(|e| Error(format!("creating instance {}: {e}", new.id)))?;
+        sqlx::query("INSERT INTO records (instance_id, seq, record) VALUES (?1, 0, ?2)")
+            .bind(&new.id)
+            .bind(text(&new.started))
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn instance(&self, id: &str) -> Result<Option<InstanceRow>> {
+        sqlx::query(concat!(
+            "SELECT ",
+            instance_columns!(),
+            " FROM instances WHERE id = ?1"
+        ))
+        .bind(id)
+        .fetch_optional(&self.reader)
+        .await?
+        .map(|row| instance_row(&row))
+        .transpose()
+    }
+
+    async fn instances(&self, filter: &Filter) -> Result<Vec<InstanceRow>> {
+        let mut query = QueryBuilder::<sqlx::Sqlite>::new(concat!(
+            "SELECT ",
+            instance_columns!(),
+            " FROM instances WHERE 1 = 1"
+        ));
+        for (column, value) in [
+            (" AND namespace = ", &filter.namespace),
+            (" AND name = ", &filter.name),
+            (" AND version = ", &filter.version),
+            (" AND status = ", &filter.status),
+            (" AND id < ", &filter.before),
+        ] {
+            if let Some(value) = value {
+                query.push(column).push_bind(value.clone());
+            }
+        }
+        query
+            .push(" ORDER BY id DESC LIMIT ")
+            .push_bind(shared::page(filter.limit));
+        query
+            .build()
+            .fetch_all(&self.reader)
+            .await?
+            .iter()
+            .map(instance_row)
+            .collect()
+    }
+
+    async fn history(&self, id: &str) -> Result<Vec<Value>> {
+        sqlx::query("SELECT seq, record FROM records WHERE instance_id = ?1 ORDER BY seq")
+            .bind(id)
+            .fetch_all(&self.reader)
+            .await?
+            .iter()
+            .map(|row| {
+                let seq: i64 = row.try_get("seq")?;
+                json(
+                    &format!("record {seq} of instance {id}"),
+                    &row.try_get::<String, _>("record")?,
+                )
+            })
+            .collect()
+    }
+
+    async fn append(&self, node: &str, lease: Duration, batch: &[Append]) -> Result<Vec<String>> {
+        if batch.is_empty() {
+            return Ok(Vec::new());
+        }
+        let groups = group(batch);
+        let now = now_ms();
+        // The whole batch travels as one JSON array per statement (read back with json_each),
+        // so a batch costs three statements however many instances it names.
+        let updates: Vec<Value> = groups
+            .iter()
+            .map(|g| match g.columns() {
+                Some((status, output, error, tasks, ended_at)) => {
+                    json!([
+                        g.instance,
+                        g.records.len(),
+                        1,
+                        status,
+                        output,
+                        error,
+                        tasks,
+                        ended_at
+                    ])
+                }
+                None => json!([g.instance, g.records.len(), 0]),
+            })
+            .collect();
+        let mut tx = write(&self.writer).await?;
+        // `+owner` keeps the owner index out of the plan, so SQLite walks the batch and looks
+        // each id up, instead of scanning the batch once per row the node owns.
+        let rows = sqlx::query(
+            "UPDATE instances SET \
+                lease_until = ?1, updated_at = ?2, next_seq = next_seq + u.n, \
+                status = CASE WHEN u.has THEN u.status ELSE instances.status END, \
+                output = CASE WHEN u.has THEN u.output ELSE instances.output END, \
+                error = CASE WHEN u.has THEN u.error ELSE instances.error END, \
+                tasks = CASE WHEN u.has THEN u.tasks ELSE instances.tasks END, \
+                ended_at = CASE WHEN u.has THEN u.ended_at ELSE instances.ended_at END \
+             FROM (SELECT value ->> 0 AS id, value ->> 1 AS n, value ->> 2 AS has, \
+                          value ->> 3 AS status, value ->> 4 AS output, value ->> 5 AS error, \
+                          value ->> 6 AS tasks, value ->> 7 AS ended_at \
+                   FROM json_each(?3)) AS u \
+             WHERE instances.id = u.id AND +instances.owner = ?4 \
+             RETURNING id, next_seq",
+        )
+        .bind(now + millis(lease))
+        .bind(now)
+        .bind(Value::Array(updates).to_string())
+        .bind(node)
+        .fetch_all(&mut *tx)
+        .await?;
+        let mut next = HashMap::with_capacity(rows.len());
+        for row in &rows {
+            next.insert(
+                row.try_get::<String, _>("id")?,
+                row.try_get::<i64, _>("next_seq")?,
+            );
+        }
+        let mut records = Vec::new();
+        let mut events = Vec::new();
+        let mut lost = Vec::new();
+        for g in &groups {
+            let Some(&next_seq) = next.get(g.instance) else {
+                lost.push(g.instance.to_string());
+                continue;
+            };
+            let first = next_seq - g.records.len() as i64;
+            for (i, record) in g.records.iter().enumerate() {
+                records.push(json!([g.instance, first + i as i64, record]));
+            }
+            for event in &g.outbox {
+                events.push(json!([g.instance, event]));
+            }
+        }
+        if !records.is_empty() {
+            sqlx::query(
+                "INSERT INTO records (instance_id, seq, record) \
+                 SELECT value ->> 0, value ->> 1, value ->> 2 FROM json_each(?1)",
+            )
+            .bind(Value::Array(records).to_string())
+            .execute(&mut *tx)
+            .await?;
+        }
+        if !events.is_empty() {
+            // ORDER BY key: seqs are handed out in the batch's order.
+            sqlx::query(
+                "INSERT INTO outbox (instance_id, event) \
+                 SELECT value ->> 0, value ->> 1 FROM json_each(?1) ORDER BY key",
+            )
+            .bind(Value::Array(events).to_string())
+            .execute(&mut *tx)
+            .await?;
+        }
+        tx.commit().await?;
+        Ok(lost)
+    }
+
+    async fn claim(&self, node: &str, lease: Duration, limit: u32) -> Result<Vec<String>> {
+        let now = now_ms();
+        // The candidates come from the unfinished instances (a partial index: finished ones,
+        // the bulk of the table, are never scanned) and from those with queued events.
+        // Oldest lease first (none at all first): repeated claims cycle through a node's own
+        // instances instead of returning the same `limit` ones every time.
+        let rows = sqlx::query(
+            "UPDATE instances SET owner = ?1, lease_until = ?2 \
+             WHERE id IN ( \
+                SELECT id FROM instances \
+                WHERE id IN ( \
+                    SELECT id FROM instances INDEXED BY instances_live \
+                    WHERE status NOT IN ('completed', 'faulted', 'cancelled') \
+                    UNION ALL SELECT instance_id FROM outbox) \
+                  AND (owner IS NULL OR lease_until < ?3 OR owner = ?1) \
+                ORDER BY lease_until NULLS FIRST, id \
+                LIMIT ?4) \
+             RETURNING id",
+        )
+        .bind(node)
+        .bind(now + millis(lease))
+        .bind(now)
+        .bind(i64::from(limit))
+        .fetch_all(&self.writer)
+        .await?;
+        ids(rows)
+    }
+
+    async fn renew(&self, node: &str, lease: Duration) -> Result<Vec<String>> {
+        let rows =
+            sqlx::query("UPDATE instances SET lease_until = ?2 WHERE owner = ?1 RETURNING id")
+                .bind(node)
+                .bind(now_ms() + millis(lease))
+                .fetch_all(&self.writer)
+                .await?;
+        ids(rows)
+    }
+
+    async fn release_ended(&self, node: &str) -> Result<()> {
+        sqlx::query(
+            "UPDATE instances SET owner = NULL, lease_until = NULL \
+             WHERE owner = ?1 AND status IN ('completed', 'faulted', 'cancelled') \
+               AND NOT EXISTS (SELECT 1 FROM outbox WHERE outbox.instance_id = instances.id)",
+        )
+        .bind(node)
+        .execute(&self.writer)
+        .await?;
+        Ok(())
+    }
+
+    async fn release_all(&self, node: &str) -> Result<()> {
+        sqlx::query("UPDATE instances SET owner = NULL, lease_until = NULL WHERE owner = ?1")
+            .bind(node)
+            .execute(&self.writer)
+            .await?;
+        Ok(())
+    }
+
+    async fn request(&self, id: &str, control: Control) -> Result<bool> {
+        let inserted = sqlx::query(
+            "INSERT INTO requests (instance_id, control) \
+             SELECT ?1, ?2 WHERE EXISTS (SELECT 1 FROM instances WHERE id = ?1)",
+        )
+        .bind(id)
+        .bind(control.as_str())
+        .execute(&self.writer)
+        .await?
+        .rows_affected();
+        Ok(inserted == 1)
+    }
+
+    async fn take_requests(&self, node: &str) -> Result<Vec<(String, Control)>> {
+        let mut tx = write(&self.writer).await?;
+        let rows = sqlx::query(
+            "DELETE FROM requests \
+             WHERE instance_id IN (SELECT id FROM instances WHERE owner = ?1) \
+             RETURNING seq, instance_id, control",
+        )
+        .bind(node)
+        .fetch_all(&mut *tx)
+        .await?;
+        let taken = shared::requests(rows)?;
+        // Only now: a request that could not be read stays queued.
+        tx.commit().await?;
+        Ok(taken)
+    }
+
+    async fn outbox(&self, node: &str, limit: u32) -> Result<Vec<Outgoing>> {
+        sqlx::query(
+            "SELECT o.seq, o.instance_id, o.event FROM outbox o \
+             JOIN instances i ON i.id = o.instance_id \
+             WHERE i.owner = ?1 ORDER BY o.seq LIMIT ?2",
+        )
+        .bind(node)
+        .bind(i64::from(limit))
+        .fetch_all(&self.reader)
+        .await?
+        .iter()
+        .map(shared::outgoing)
+        .collect()
+    }
+
+    async fn sent(&self, seqs: &[i64]) -> Result<()> {
+        if seqs.is_empty() {
+            return Ok(());
+        }
+        sqlx::query("DELETE FROM outbox WHERE seq IN (SELECT value FROM json_each(?1))")
+            .bind(json!(seqs).to_string())
+            .execute(&self.writer)
+            .await?;
+        Ok(())
+    }
+
+    async fn count_by_status(&self) -> Result<Vec<(String, i64)>> {
+        sqlx::query("SELECT status, COUNT(*) AS n FROM instances GROUP BY status ORDER BY status")
+            .fetch_all(&self.reader)
+            .await?
+            .iter()
+            .map(|row| Ok((row.try_get("status")?, row.try_get("n")?)))
+            .collect()
+    }
+
+    async fn outbox_depth(&self) -> Result<i64> {
+        let row = sqlx::query("SELECT COUNT(*) AS n FROM outbox")
+            .fetch_one(&self.reader)
+            .await?;
+        Ok(row.try_get("n")?)
+    }
+}
