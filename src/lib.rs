@@ -5,10 +5,15 @@
 //! [`engine`] (the sans-IO interpreter) → [`runtime`] (drives instances, executes commands) →
 //! [`functions`] (the side effects: HTTP, OpenAPI, processes).
 
+pub mod api;
+pub mod client;
 pub mod dsl;
 pub mod engine;
 pub mod error;
+pub mod events;
 pub mod expr;
 pub mod functions;
 pub mod runtime;
+pub mod serve;
+pub mod store;
 pub mod workflow;

@@ -1,4 +1,5 @@
-//! The `nagare` command line: `validate` and `run` (the service commands come later).
+//! The `nagare` command line: `validate`, `run`, `serve`, and the client commands of a server
+//! (`workflows`, `start`, `instances`).
 
 use clap::{Parser, Subcommand};
 use nagare::runtime::effect::Context;
@@ -30,6 +31,146 @@ enum Command {
     },
     /// Runs a workflow in-process to its end; prints its output (or its error on stderr).
     Run(RunArgs),
+    /// The long-running service: REST API, durable instances, several nodes on PostgreSQL.
+    Serve(ServeArgs),
+    /// Workflows on a server: push (upload), list, get.
+    Workflows {
+        #[command(flatten)]
+        server: ServerArgs,
+        #[command(subcommand)]
+        command: WorkflowsCommand,
+    },
+    /// Starts an instance of NAMESPACE/NAME[:VERSION] on a server (the highest version when
+    /// left out); prints `{"id": …}`, or the ended instance with --wait.
+    Start {
+        #[command(flatten)]
+        server: ServerArgs,
+        workflow: String,
+        /// The input: JSON text, or @FILE to read JSON or YAML from a file.
+        #[arg(long, default_value = "{}")]
+        input: String,
+        /// Wait up to this many seconds for the instance to end, then print it.
+        #[arg(long)]
+        wait: Option<f64>,
+    },
+    /// Instances on a server: list, get, cancel, suspend, resume.
+    Instances {
+        #[command(flatten)]
+        server: ServerArgs,
+        #[command(subcommand)]
+        command: InstancesCommand,
+    },
+}
+
+#[derive(clap::Args)]
+struct ServeArgs {
+    /// The address to listen on (port 0: any free port, printed on stderr).
+    #[arg(long, default_value = "127.0.0.1:8080", env = "NAGARE_LISTEN")]
+    listen: String,
+    /// The data directory of the embedded SQLite store.
+    #[arg(long, default_value = "nagare-data", env = "NAGARE_DATA")]
+    data: std::path::PathBuf,
+    /// `postgres://…`: share one PostgreSQL with other nodes instead of the SQLite store.
+    #[arg(long, env = "NAGARE_DATABASE")]
+    database: Option<String>,
+    /// A file of bearer tokens (one per line): every route but /healthz then needs one.
+    #[arg(long, env = "NAGARE_TOKEN_FILE")]
+    token_file: Option<std::path::PathBuf>,
+    /// This node's name on its leases (default: `local` with SQLite, HOST:PORT with PostgreSQL).
+    #[arg(long, env = "NAGARE_NODE")]
+    node: Option<String>,
+    /// How long a node's lease on an instance lasts without renewal: the time another node
+    /// waits before it takes over the instances of a dead node.
+    #[arg(long, default_value = "10s", value_parser = parse_duration)]
+    lease: std::time::Duration,
+    /// Publish the lifecycle CloudEvents to this HTTP endpoint (structured mode).
+    #[arg(long, env = "NAGARE_SINK")]
+    sink: Option<String>,
+    /// A JSON or YAML file of secrets (an object by secret name) for `$secrets`.
+    #[arg(long, env = "NAGARE_SECRETS_FILE")]
+    secrets: Option<String>,
+    /// Map hosts to other base URLs: `host=http://127.0.0.1:8080,...` (also NAGARE_HOST_MAP).
+    #[arg(long, env = "NAGARE_HOST_MAP")]
+    host_map: Option<String>,
+    /// The largest request body accepted, in bytes.
+    #[arg(long, default_value_t = nagare::api::MAX_BODY)]
+    max_body: usize,
+}
+
+#[derive(clap::Args)]
+struct ServerArgs {
+    /// The server's base URL.
+    #[arg(
+        long,
+        global = true,
+        default_value = "http://127.0.0.1:8080",
+        env = "NAGARE_SERVER"
+    )]
+    server: String,
+    /// A bearer token for the server.
+    #[arg(long, global = true, env = "NAGARE_TOKEN")]
+    token: Option<String>,
+}
+
+#[derive(Subcommand)]
+enum WorkflowsCommand {
+    /// Uploads workflow files (YAML or JSON); versions are immutable.
+    Push {
+        #[arg(required = true)]
+        files: Vec<String>,
+    },
+    /// Lists every workflow version.
+    List,
+}
+
+#[derive(Subcommand)]
+enum InstancesCommand {
+    /// Lists instances, newest first (one JSON line each).
+    List {
+        /// NAMESPACE/NAME[:VERSION]
+        #[arg(long)]
+        workflow: Option<String>,
+        #[arg(long)]
+        status: Option<String>,
+        #[arg(long, default_value_t = 50)]
+        limit: u32,
+    },
+    /// Prints an instance with its task history.
+    Get {
+        id: String,
+        /// Wait up to this many seconds for the instance to end.
+        #[arg(long)]
+        wait: Option<f64>,
+    },
+    Cancel {
+        id: String,
+    },
+    Suspend {
+        id: String,
+    },
+    Resume {
+        id: String,
+    },
+}
+
+fn parse_duration(s: &str) -> Result<std::time::Duration, String> {
+    let (number, unit) = s.split_at(
+        s.find(|c: char| !c.is_ascii_digit() && c != '.')
+            .unwrap_or(s.len()),
+    );
+    let n: f64 = number
+        .parse()
+        .map_err(|_| format!("`{s}` is not a duration like 500ms, 10s or 1m"))?;
+    let secs = match unit {
+        "ms" => n / 1000.0,
+        "s" | "" => n,
+        "m" => n * 60.0,
+        _ => return Err(format!("`{s}` is not a duration like 500ms, 10s or 1m")),
+    };
+    if secs <= 0.0 {
+        return Err(format!("`{s}`: a duration must be positive"));
+    }
+    Ok(std::time::Duration::from_secs_f64(secs))
 }
 
 #[derive(clap::Args)]
@@ -64,6 +205,127 @@ fn main() -> ExitCode {
     match Cli::parse().command {
         Command::Validate { files } => validate(&files),
         Command::Run(args) => run(args),
+        Command::Serve(args) => serve(args),
+        Command::Workflows { server, command } => client(server, |c| async move {
+            match command {
+                WorkflowsCommand::Push { files } => c.push(&files).await,
+                WorkflowsCommand::List => c.list_workflows().await,
+            }
+        }),
+        Command::Start {
+            server,
+            workflow,
+            input,
+            wait,
+        } => {
+            let input = match data_argument(&input, "--input") {
+                Ok(v) => v,
+                Err(e) => {
+                    eprintln!("{e}");
+                    return ExitCode::from(2);
+                }
+            };
+            client(
+                server,
+                |c| async move { c.start(&workflow, &input, wait).await },
+            )
+        }
+        Command::Instances { server, command } => client(server, |c| async move {
+            match command {
+                InstancesCommand::List {
+                    workflow,
+                    status,
+                    limit,
+                } => {
+                    let (path, version) = match workflow.as_deref().map(|w| w.split_once(':')) {
+                        Some(Some((p, v))) => (Some(p.to_string()), Some(v.to_string())),
+                        Some(None) => (workflow.clone(), None),
+                        None => (None, None),
+                    };
+                    let (namespace, name) = match path.as_deref().map(|p| p.split_once('/')) {
+                        Some(Some((n, m))) => (Some(n.to_string()), Some(m.to_string())),
+                        Some(None) => (path.clone(), None),
+                        None => (None, None),
+                    };
+                    let query = [
+                        ("namespace", namespace),
+                        ("name", name),
+                        ("version", version),
+                        ("status", status),
+                    ];
+                    c.list(&query, limit).await
+                }
+                InstancesCommand::Get { id, wait } => c.get(&id, wait).await,
+                InstancesCommand::Cancel { id } => c.control(&id, "cancel").await,
+                InstancesCommand::Suspend { id } => c.control(&id, "suspend").await,
+                InstancesCommand::Resume { id } => c.control(&id, "resume").await,
+            }
+        }),
+    }
+}
+
+/// Runs one client command on a current-thread runtime.
+fn client<F, Fut>(server: ServerArgs, f: F) -> ExitCode
+where
+    F: FnOnce(nagare::client::Client) -> Fut,
+    Fut: std::future::Future<Output = ExitCode>,
+{
+    let runtime = match tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("cannot start the runtime: {e}");
+            return ExitCode::from(1);
+        }
+    };
+    runtime.block_on(f(nagare::client::Client::new(&server.server, server.token)))
+}
+
+fn serve(args: ServeArgs) -> ExitCode {
+    let secrets = match &args.secrets {
+        Some(f) => match data_argument(&format!("@{f}"), "the secrets file") {
+            Ok(v) => v,
+            Err(e) => {
+                eprintln!("{e}");
+                return ExitCode::from(2);
+            }
+        },
+        None => json!({}),
+    };
+    let mut http_config = http::Config::from_env();
+    if let Some(map) = &args.host_map {
+        http_config.host_map = http::Config::parse_host_map(map);
+    }
+    let options = nagare::serve::Options {
+        listen: args.listen,
+        data: args.data,
+        database: args.database,
+        token_file: args.token_file,
+        node: args.node,
+        lease: args.lease,
+        sink: args.sink,
+        secrets,
+        http: http_config,
+        max_body: args.max_body,
+    };
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("cannot start the runtime: {e}");
+            return ExitCode::from(1);
+        }
+    };
+    match runtime.block_on(nagare::serve::serve(options)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("nagare serve: {e}");
+            ExitCode::from(1)
+        }
     }
 }
 

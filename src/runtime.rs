@@ -2,7 +2,12 @@
 //! the results back. `local` runs one instance in-process to its end (`nagare run`).
 
 pub mod effect;
+pub mod history;
 pub mod journal;
+pub mod lease;
 pub mod local;
+pub mod metrics;
+pub mod node;
 pub mod registry;
+pub mod replay;
 pub mod resource;

@@ -154,6 +154,14 @@ impl Env {
         notice.error = error;
         self.shared.borrow_mut().notify(notice);
     }
+
+    /// task.started, carrying the task's raw input for the task history.
+    pub fn notify_started(&self, task: &Rc<str>, input: Val) {
+        let mut notice = Notice::new(Lifecycle::TaskStarted, self.now());
+        notice.task = Some(task.clone());
+        notice.input = Some(input);
+        self.shared.borrow_mut().notify(notice);
+    }
 }
 
 /// `{iso8601, epoch: {seconds, milliseconds}}` for a time in milliseconds since the epoch.

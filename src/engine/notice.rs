@@ -20,6 +20,11 @@ pub enum Lifecycle {
     TaskFaulted,
     TaskCancelled,
     TaskRetried,
+    /// Announced by the runtime (the engine has no notion of suspension).
+    WorkflowSuspended,
+    WorkflowResumed,
+    TaskSuspended,
+    TaskResumed,
 }
 
 impl Lifecycle {
@@ -49,6 +54,14 @@ impl Lifecycle {
             Lifecycle::TaskFaulted => ("io.serverlessworkflow.task.faulted.v1", "faultedAt"),
             Lifecycle::TaskCancelled => ("io.serverlessworkflow.task.cancelled.v1", "cancelledAt"),
             Lifecycle::TaskRetried => ("io.serverlessworkflow.task.retried.v1", "retriedAt"),
+            Lifecycle::WorkflowSuspended => {
+                ("io.serverlessworkflow.workflow.suspended.v1", "suspendedAt")
+            }
+            Lifecycle::WorkflowResumed => {
+                ("io.serverlessworkflow.workflow.resumed.v1", "resumedAt")
+            }
+            Lifecycle::TaskSuspended => ("io.serverlessworkflow.task.suspended.v1", "suspendedAt"),
+            Lifecycle::TaskResumed => ("io.serverlessworkflow.task.resumed.v1", "resumedAt"),
         }
     }
 }
@@ -61,6 +74,8 @@ pub struct Notice {
     /// The task's JSON pointer (task notices only).
     pub task: Option<Rc<str>>,
     pub output: Option<Val>,
+    /// The task's raw input (task.started only; kept for the task history, not in the data).
+    pub input: Option<Val>,
     pub error: Option<Error>,
     /// The retry number (task.retried only), from 1.
     pub attempt: Option<u32>,
@@ -73,6 +88,7 @@ impl Notice {
             at,
             task: None,
             output: None,
+            input: None,
             error: None,
             attempt: None,
         }

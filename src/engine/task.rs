@@ -95,7 +95,7 @@ pub(crate) fn execute<'a>(
     Box::pin(async move {
         let base = &task.base;
         let args = env.args(&Val::Null, descriptor.clone(), locals);
-        let mut guard = Guard::start(env, &pointer);
+        let mut guard = Guard::start(env, &pointer, &raw);
         let body = body(env, task, &pointer, raw, descriptor, locals);
         let result = match &base.timeout {
             None => body.await,
@@ -230,10 +230,10 @@ struct Guard<'a> {
 }
 
 impl<'a> Guard<'a> {
-    fn start(env: &'a Env, pointer: &str) -> Self {
+    fn start(env: &'a Env, pointer: &str, input: &Val) -> Self {
         let pointer: Rc<str> = pointer.into();
         env.notify(Lifecycle::TaskCreated, Some(&pointer), None, None);
-        env.notify(Lifecycle::TaskStarted, Some(&pointer), None, None);
+        env.notify_started(&pointer, input.clone());
         Guard {
             env,
             pointer,

@@ -49,6 +49,18 @@ pub async fn run(process: &Value) -> Result<Value, Error> {
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .kill_on_drop(true);
+    // If nagare itself dies (even by SIGKILL, when `kill_on_drop` cannot run), the kernel
+    // kills the child too: a task taken over by another node must not still be running here.
+    #[cfg(target_os = "linux")]
+    // SAFETY: prctl is async-signal-safe and touches no memory of the parent.
+    unsafe {
+        command.pre_exec(|| {
+            if libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL) == -1 {
+                return Err(std::io::Error::last_os_error());
+            }
+            Ok(())
+        });
+    }
     if let Some(env) = process.get("environment").and_then(Value::as_object) {
         for (k, v) in env {
             command.env(

@@ -60,7 +60,7 @@ async fn subflow(cx: &Context, process: Value) -> Result<Value, Error> {
             .to_string()
     };
     let (namespace, name, version) = (text("namespace"), text("name"), text("version"));
-    let entry = cx.workflows.find(&namespace, &name, &version).cloned().ok_or_else(|| {
+    let entry = cx.workflows.find(&namespace, &name, &version).ok_or_else(|| {
         Error::configuration(format!("no workflow {namespace}/{name}:{version} is known (give its folder with --workflows)"))
     })?;
     let input = process.get("input").cloned().unwrap_or(Value::Null);

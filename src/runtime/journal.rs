@@ -18,9 +18,24 @@ use std::path::{Path, PathBuf};
 #[serde(tag = "record", rename_all = "camelCase")]
 pub enum Record {
     /// The instance's start: its id, raw input and start time (milliseconds since the epoch).
-    Started { id: String, input: Value, now: i64 },
+    Started {
+        id: String,
+        input: Value,
+        now: i64,
+    },
     /// One event given to the engine at time `now`.
-    Event { event: Event, now: i64 },
+    Event {
+        event: Event,
+        now: i64,
+    },
+    /// The runtime suspended the instance: results that arrive are held, not given to the
+    /// engine, until `Resumed`.
+    Suspended {
+        now: i64,
+    },
+    Resumed {
+        now: i64,
+    },
 }
 
 /// A journal file.

@@ -5,7 +5,7 @@
 use super::effect::{Context, now_ms, perform};
 use super::journal::{Journal, Record};
 use crate::engine::instance::Start;
-use crate::engine::{Command, Definition, Effect, Event, Instance, Lifecycle, Notice, Status};
+use crate::engine::{Command, Definition, Effect, Event, Instance, Status};
 use crate::error::Error;
 use serde::Serialize;
 use serde_json::Value;
@@ -26,16 +26,7 @@ pub struct Options {
     pub on_notify: Option<NotifyFn>,
 }
 
-/// What happened to one task.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct TaskRecord {
-    /// The task's JSON pointer.
-    pub reference: String,
-    pub name: String,
-    pub status: Status,
-    pub output: Option<Value>,
-    pub error: Option<Error>,
-}
+pub use super::history::TaskRecord;
 
 #[derive(Debug, Clone, Serialize)]
 pub struct Outcome {
@@ -113,37 +104,25 @@ pub async fn run(definition: Rc<Definition>, id: &str, input: Value, options: &O
             super::resource::fetch(&options.context.http, &uri).await,
         );
     }
-    let (mut instance, mut commands) = Instance::start(definition, start);
-    // Replay: the engine gives the same commands again; only the effects still open at the
-    // end of the history are performed, and notices are not announced a second time.
-    let mut replayed_notices = Vec::new();
-    let mut answered = std::collections::HashSet::new();
-    for record in history {
-        if let Record::Event { event, now } = record {
-            if let Event::Done { id, .. } = &event {
-                answered.insert(*id);
-            }
-            commands.extend(instance.step(event, now));
-        }
-    }
-    if resuming {
-        let mut open: std::collections::BTreeMap<u64, Command> = Default::default();
-        let mut rest = Vec::new();
-        for c in commands.drain(..) {
-            match c {
-                Command::Perform { id, .. } if !answered.contains(&id) => {
-                    open.insert(id, c);
-                }
-                Command::Perform { .. } => {}
-                Command::Cancel { id } => {
-                    open.remove(&id);
-                }
-                Command::Notify(n) => replayed_notices.push(n),
-                other => rest.push(other),
-            }
-        }
-        commands = open.into_values().chain(rest).collect();
-    }
+    let replayed = super::replay::replay(definition, start, history.collect());
+    let mut instance = replayed.instance;
+    let commands = if resuming {
+        replayed.commands
+    } else {
+        // A fresh start: its notices are announced like any other.
+        replayed
+            .notices
+            .iter()
+            .cloned()
+            .map(Command::Notify)
+            .chain(replayed.commands)
+            .collect()
+    };
+    let replayed_notices = if resuming {
+        replayed.notices
+    } else {
+        Vec::new()
+    };
     let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
     let mut running: HashMap<u64, tokio::task::AbortHandle> = HashMap::new();
     let mut outcome = Outcome {
@@ -161,7 +140,7 @@ pub async fn run(definition: Rc<Definition>, id: &str, input: Value, options: &O
     };
     let mut listens: std::collections::HashSet<u64> = Default::default();
     for notice in &replayed_notices {
-        record(&mut outcome.tasks, notice);
+        super::history::apply(&mut outcome.tasks, notice);
     }
     let mut queue = commands;
     // Journals the event, then gives it to the engine: what the engine saw is always on disk.
@@ -211,7 +190,7 @@ pub async fn run(definition: Rc<Definition>, id: &str, input: Value, options: &O
                     }
                 }
                 Command::Notify(notice) => {
-                    record(&mut outcome.tasks, &notice);
+                    super::history::apply(&mut outcome.tasks, &notice);
                     if let Some(f) = &options.on_notify {
                         f(notice.kind.event_type(), &instance.notice_data(&notice));
                     }
@@ -258,44 +237,5 @@ pub async fn run(definition: Rc<Definition>, id: &str, input: Value, options: &O
             Ok(q) => queue = q,
             Err(e) => return fail(e),
         }
-    }
-}
-
-/// Keeps the task history from the task lifecycle notices.
-fn record(tasks: &mut Vec<TaskRecord>, notice: &Notice) {
-    let Some(reference) = notice.task.as_deref() else {
-        return;
-    };
-    let status = match notice.kind {
-        Lifecycle::TaskStarted => Status::Running,
-        Lifecycle::TaskCompleted => Status::Completed,
-        Lifecycle::TaskFaulted => Status::Faulted,
-        Lifecycle::TaskCancelled => Status::Cancelled,
-        _ => return,
-    };
-    if status == Status::Running {
-        let name = reference
-            .rsplit('/')
-            .next()
-            .unwrap_or_default()
-            .replace("~1", "/")
-            .replace("~0", "~");
-        tasks.push(TaskRecord {
-            reference: reference.to_string(),
-            name,
-            status,
-            output: None,
-            error: None,
-        });
-        return;
-    }
-    if let Some(t) = tasks
-        .iter_mut()
-        .rev()
-        .find(|t| t.reference == reference && t.status == Status::Running)
-    {
-        t.status = status;
-        t.output = notice.output.as_ref().map(crate::expr::to_json);
-        t.error = notice.error.clone();
     }
 }

@@ -14,9 +14,10 @@ pub struct Entry {
     pub text: String,
 }
 
-#[derive(Debug, Clone, Default)]
+/// Shared by every instance of a process; the service adds workflows as they are uploaded.
+#[derive(Debug, Default)]
 pub struct Registry {
-    entries: Vec<Entry>,
+    entries: std::sync::RwLock<Vec<Entry>>,
 }
 
 impl Registry {
@@ -36,7 +37,7 @@ impl Registry {
             })
             .collect();
         files.sort();
-        let mut registry = Registry::default();
+        let registry = Registry::default();
         let mut problems = Vec::new();
         for path in files {
             let file = path.display().to_string();
@@ -60,10 +61,19 @@ impl Registry {
     }
 
     /// Adds a workflow after validating it.
-    pub fn add(&mut self, file: &str, text: String) -> Result<(), Vec<Diagnostic>> {
+    pub fn add(&self, file: &str, text: String) -> Result<(), Vec<Diagnostic>> {
         let definition = crate::workflow::load(file, &text)?;
         let d = &definition.workflow.document;
-        self.entries.push(Entry {
+        let Ok(mut entries) = self.entries.write() else {
+            return Ok(());
+        };
+        if entries
+            .iter()
+            .any(|e| e.namespace == d.namespace && e.name == d.name && e.version == d.version)
+        {
+            return Ok(());
+        }
+        entries.push(Entry {
             namespace: d.namespace.clone(),
             name: d.name.clone(),
             version: d.version.clone(),
@@ -74,15 +84,15 @@ impl Registry {
     }
 
     /// The workflow `namespace/name` at `version`, or its highest version for `latest`.
-    pub fn find(&self, namespace: &str, name: &str, version: &str) -> Option<&Entry> {
-        let candidates = self
-            .entries
+    pub fn find(&self, namespace: &str, name: &str, version: &str) -> Option<Entry> {
+        let entries = self.entries.read().ok()?;
+        let mut candidates = entries
             .iter()
             .filter(|e| e.namespace == namespace && e.name == name);
         if version == "latest" {
-            candidates.max_by_key(|e| semver(&e.version))
+            candidates.max_by_key(|e| semver(&e.version)).cloned()
         } else {
-            candidates.into_iter().find(|e| e.version == version)
+            candidates.find(|e| e.version == version).cloned()
         }
     }
 }
@@ -113,17 +123,17 @@ mod tests {
 
     #[test]
     fn finds_exact_and_latest_versions() {
-        let mut r = Registry::default();
+        let r = Registry::default();
         for v in ["1.2.0", "1.10.0", "1.10.0-rc.1", "0.9.9"] {
             r.add("mem", doc(v)).unwrap();
         }
         assert_eq!(
-            r.find("ns", "sub", "1.2.0").map(|e| e.version.as_str()),
-            Some("1.2.0")
+            r.find("ns", "sub", "1.2.0").map(|e| e.version),
+            Some("1.2.0".to_string())
         );
         assert_eq!(
-            r.find("ns", "sub", "latest").map(|e| e.version.as_str()),
-            Some("1.10.0")
+            r.find("ns", "sub", "latest").map(|e| e.version),
+            Some("1.10.0".to_string())
         );
         assert!(r.find("ns", "sub", "2.0.0").is_none());
         assert!(r.find("other", "sub", "latest").is_none());

@@ -1,0 +1,352 @@
+//! The client commands (`nagare workflows push`, `nagare start`, `nagare instances …`): thin
+//! calls of the REST API of a running `nagare serve`.
+//!
+//! Exit codes: 0 on success; 1 when the server refused (its problem detail on stderr) or could
+//! not be reached; 2 when an uploaded workflow is invalid (one diagnostic per line, naming the
+//! local file, as `nagare validate` prints them).
+
+use reqwest::{Method, StatusCode};
+use serde_json::Value;
+use std::cmp::Ordering;
+use std::process::ExitCode;
+use std::time::{Duration, Instant};
+
+/// What the server calls an uploaded document in its diagnostics.
+const SERVER_FILE: &str = "request body";
+/// Instances asked for per page when listing (the server allows up to 1000).
+pub const PAGE: u32 = 100;
+/// The longest long-poll the server accepts (`?wait=`), in seconds.
+const LONGEST_WAIT: f64 = 300.0;
+
+pub struct Client {
+    pub server: String,
+    pub token: Option<String>,
+    http: reqwest::Client,
+}
+
+/// What a call ended with: the answer's JSON, or the exit code to end with.
+type Answer = Result<Value, ExitCode>;
+
+impl Client {
+    pub fn new(server: &str, token: Option<String>) -> Client {
+        Client {
+            server: server.trim_end_matches('/').to_string(),
+            token,
+            http: reqwest::Client::new(),
+        }
+    }
+
+    async fn call(&self, method: Method, path: &str, body: Option<(&str, String)>) -> Answer {
+        self.call_for(method, path, body, None).await
+    }
+
+    /// `call`; `file` is the local file the body came from: the server's diagnostics name the
+    /// body "request body", and are printed naming the file instead.
+    async fn call_for(
+        &self,
+        method: Method,
+        path: &str,
+        body: Option<(&str, String)>,
+        file: Option<&str>,
+    ) -> Answer {
+        let url = format!("{}{path}", self.server);
+        let mut request = self.http.request(method, &url);
+        if let Some(token) = &self.token {
+            request = request.bearer_auth(token);
+        }
+        if let Some((media, text)) = body {
+            request = request.header("content-type", media).body(text);
+        }
+        let response = request.send().await.map_err(|e| {
+            eprintln!("nagare: cannot reach {}: {}", self.server, causes(&e));
+            ExitCode::from(1)
+        })?;
+        let status = response.status();
+        let text = response.text().await.unwrap_or_default();
+        let value: Value = serde_json::from_str(&text).unwrap_or(Value::String(text));
+        if status.is_success() {
+            return Ok(value);
+        }
+        if status == StatusCode::BAD_REQUEST
+            && let Some(list) = value.get("diagnostics").and_then(Value::as_array)
+        {
+            for d in list {
+                let d = d.as_str().unwrap_or_default();
+                match (file, d.strip_prefix(SERVER_FILE)) {
+                    (Some(file), Some(rest)) if rest.starts_with(':') => eprintln!("{file}{rest}"),
+                    _ => eprintln!("{d}"),
+                }
+            }
+            return Err(ExitCode::from(2));
+        }
+        let detail = value
+            .get("detail")
+            .and_then(Value::as_str)
+            .map(String::from)
+            .unwrap_or_else(|| value.to_string());
+        eprintln!(
+            "nagare: {} {}: {detail}",
+            status.as_u16(),
+            status.canonical_reason().unwrap_or("")
+        );
+        Err(ExitCode::from(1))
+    }
+
+    /// Uploads workflow files; prints `{namespace, name, version, digest}` per file.
+    pub async fn push(&self, files: &[String]) -> ExitCode {
+        let mut code = ExitCode::SUCCESS;
+        for file in files {
+            let text = match std::fs::read_to_string(file) {
+                Ok(t) => t,
+                Err(e) => {
+                    eprintln!("{file}:1:1: cannot read the file: {e} (at /)");
+                    code = ExitCode::from(2);
+                    continue;
+                }
+            };
+            let media = if file.ends_with(".json") {
+                "application/json"
+            } else {
+                "application/yaml"
+            };
+            let body = Some((media, text));
+            match self
+                .call_for(Method::POST, "/api/v1/workflows", body, Some(file))
+                .await
+            {
+                Ok(v) => println!("{v}"),
+                Err(c) => {
+                    code = c;
+                }
+            }
+        }
+        code
+    }
+
+    /// Prints every workflow version, one JSON line each.
+    pub async fn list_workflows(&self) -> ExitCode {
+        match self.call(Method::GET, "/api/v1/workflows", None).await {
+            Ok(v) => {
+                for w in v.as_array().into_iter().flatten() {
+                    println!("{w}");
+                }
+                ExitCode::SUCCESS
+            }
+            Err(c) => c,
+        }
+    }
+
+    /// Starts an instance of `reference` (`NS/NAME[:VERSION]`; the highest version when left
+    /// out). With `wait`, waits for its end and prints the instance; else prints `{id}`.
+    pub async fn start(&self, reference: &str, input: &Value, wait: Option<f64>) -> ExitCode {
+        let (path, version) = match reference.split_once(':') {
+            Some((p, v)) => (p, Some(v.to_string())),
+            None => (reference, None),
+        };
+        let Some((namespace, name)) = path.split_once('/') else {
+            eprintln!("nagare: a workflow is named NAMESPACE/NAME[:VERSION], not `{reference}`");
+            return ExitCode::from(2);
+        };
+        let version = match version {
+            Some(v) => v,
+            None => match self.latest(namespace, name).await {
+                Ok(v) => v,
+                Err(c) => return c,
+            },
+        };
+        let path = format!("/api/v1/workflows/{namespace}/{name}/{version}/instances");
+        let body = Some(("application/json", input.to_string()));
+        let started = match self.call(Method::POST, &path, body).await {
+            Ok(v) => v,
+            Err(c) => return c,
+        };
+        let Some(seconds) = wait else {
+            println!("{started}");
+            return ExitCode::SUCCESS;
+        };
+        let id = started
+            .get("id")
+            .and_then(Value::as_str)
+            .unwrap_or_default();
+        self.get(id, Some(seconds)).await
+    }
+
+    async fn latest(&self, namespace: &str, name: &str) -> Result<String, ExitCode> {
+        let all = self.call(Method::GET, "/api/v1/workflows", None).await?;
+        let versions = all.as_array().cloned().unwrap_or_default();
+        versions
+            .iter()
+            .filter(|w| w["namespace"] == namespace && w["name"] == name)
+            .filter_map(|w| w["version"].as_str())
+            .max_by(|a, b| semver_cmp(a, b))
+            .map(String::from)
+            .ok_or_else(|| {
+                eprintln!("nagare: no workflow {namespace}/{name} on {}", self.server);
+                ExitCode::from(1)
+            })
+    }
+
+    /// Prints an instance; with `wait`, after waiting (up to that many seconds) for its end.
+    /// A faulted or cancelled instance exits with 1.
+    pub async fn get(&self, id: &str, wait: Option<f64>) -> ExitCode {
+        let id = encode(id);
+        let answer = match wait {
+            None => {
+                self.call(Method::GET, &format!("/api/v1/instances/{id}"), None)
+                    .await
+            }
+            Some(seconds) => self.wait(&id, seconds).await,
+        };
+        match answer {
+            Ok(v) => {
+                println!("{}", serde_json::to_string_pretty(&v).unwrap_or_default());
+                match v["status"].as_str() {
+                    Some("faulted" | "cancelled") if wait.is_some() => ExitCode::from(1),
+                    _ => ExitCode::SUCCESS,
+                }
+            }
+            Err(c) => c,
+        }
+    }
+
+    /// Long-polls the instance until it ends or `seconds` have passed, in as many requests as
+    /// the server's longest wait needs.
+    async fn wait(&self, id: &str, seconds: f64) -> Answer {
+        if !seconds.is_finite() || seconds < 0.0 {
+            eprintln!("nagare: --wait is a number of seconds, not {seconds}");
+            return Err(ExitCode::from(2));
+        }
+        let deadline = Instant::now() + Duration::from_secs_f64(seconds.min(1e9));
+        loop {
+            let left = deadline
+                .saturating_duration_since(Instant::now())
+                .as_secs_f64();
+            let now = left.min(LONGEST_WAIT);
+            let path = format!("/api/v1/instances/{id}?wait={now:.3}");
+            let v = self.call(Method::GET, &path, None).await?;
+            let ended = matches!(
+                v["status"].as_str(),
+                Some("completed" | "faulted" | "cancelled")
+            );
+            if ended || left <= LONGEST_WAIT {
+                return Ok(v);
+            }
+        }
+    }
+
+    /// Lists instances (one JSON line each), following pages up to `limit` in all.
+    pub async fn list(&self, query: &[(&str, Option<String>)], limit: u32) -> ExitCode {
+        let mut before: Option<String> = None;
+        let mut printed = 0u32;
+        loop {
+            let mut q: Vec<String> = query
+                .iter()
+                .filter_map(|(k, v)| v.as_ref().map(|v| format!("{k}={}", encode(v))))
+                .collect();
+            q.push(format!("limit={}", (limit - printed).min(PAGE)));
+            if let Some(b) = &before {
+                q.push(format!("before={}", encode(b)));
+            }
+            let page = match self
+                .call(
+                    Method::GET,
+                    &format!("/api/v1/instances?{}", q.join("&")),
+                    None,
+                )
+                .await
+            {
+                Ok(v) => v,
+                Err(c) => return c,
+            };
+            for item in page["items"].as_array().into_iter().flatten() {
+                println!("{item}");
+                printed += 1;
+            }
+            match page["next"].as_str() {
+                Some(next) if printed < limit => before = Some(next.to_string()),
+                _ => return ExitCode::SUCCESS,
+            }
+        }
+    }
+
+    pub async fn control(&self, id: &str, action: &str) -> ExitCode {
+        let id = encode(id);
+        match self
+            .call(
+                Method::POST,
+                &format!("/api/v1/instances/{id}/{action}"),
+                None,
+            )
+            .await
+        {
+            Ok(v) => {
+                println!("{v}");
+                ExitCode::SUCCESS
+            }
+            Err(c) => c,
+        }
+    }
+}
+
+/// Semantic version precedence (semver.org §11): the numbers of the core numerically, a
+/// pre-release below its release, pre-release identifiers numerically or as text (numbers
+/// first), build metadata ignored. Versions that are not semver compare as text, below any
+/// that is.
+fn semver_cmp(a: &str, b: &str) -> Ordering {
+    fn parse(v: &str) -> Option<([u64; 3], Option<Vec<&str>>)> {
+        let v = v.split('+').next()?;
+        let (core, pre) = match v.split_once('-') {
+            Some((c, p)) => (c, Some(p.split('.').collect())),
+            None => (v, None),
+        };
+        let mut numbers = [0u64; 3];
+        let mut parts = core.split('.');
+        for n in &mut numbers {
+            *n = parts.next()?.parse().ok()?;
+        }
+        parts.next().is_none().then_some((numbers, pre))
+    }
+    fn identifier(a: &str, b: &str) -> Ordering {
+        match (a.parse::<u64>(), b.parse::<u64>()) {
+            (Ok(x), Ok(y)) => x.cmp(&y),
+            (Ok(_), Err(_)) => Ordering::Less,
+            (Err(_), Ok(_)) => Ordering::Greater,
+            (Err(_), Err(_)) => a.cmp(b),
+        }
+    }
+    match (parse(a), parse(b)) {
+        (Some((x, px)), Some((y, py))) => x.cmp(&y).then_with(|| match (px, py) {
+            (None, None) => Ordering::Equal,
+            (None, Some(_)) => Ordering::Greater,
+            (Some(_), None) => Ordering::Less,
+            (Some(p), Some(q)) => p
+                .iter()
+                .zip(&q)
+                .map(|(i, j)| identifier(i, j))
+                .find(|o| o.is_ne())
+                .unwrap_or_else(|| p.len().cmp(&q.len())),
+        }),
+        (Some(_), None) => Ordering::Greater,
+        (None, Some(_)) => Ordering::Less,
+        (None, None) => a.cmp(b),
+    }
+}
+
+/// An error with its causes ("error sending request" alone does not say what went wrong).
+fn causes(e: &dyn std::error::Error) -> String {
+    let mut text = e.to_string();
+    let mut source = e.source();
+    while let Some(cause) = source {
+        let c = cause.to_string();
+        if !text.contains(&c) {
+            text.push_str(": ");
+            text.push_str(&c);
+        }
+        source = cause.source();
+    }
+    text
+}
+
+fn encode(s: &str) -> String {
+    form_urlencoded::byte_serialize(s.as_bytes()).collect()
+}

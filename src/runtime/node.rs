@@ -1,0 +1,724 @@
+//! A node's engine thread: drives every instance this node holds a lease on.
+//!
+//! One loop, in batches: take every message waiting (effect results, starts, control
+//! requests), step the engines, then write all their new history records, summaries and
+//! lifecycle CloudEvents in ONE store transaction (the group commit), and only then act on
+//! what the engines asked for (start effects, cancel them, wake waiters). So nothing outside
+//! the process ever sees a step that is not durable, and durability costs one commit per
+//! batch, not one per task. While a commit is in flight, new messages queue up for the next
+//! batch. An instance whose commit failed or whose lease is gone is dropped from memory (its
+//! effects aborted); whoever holds it next rebuilds it from its history.
+//!
+//! Instances are not `Send` (the engine is single-threaded), so they live on this thread, in a
+//! current-thread runtime; effects run here too as local tasks (they are IO-bound).
+
+use super::effect::{Context, now_ms, perform};
+use super::history::{TaskRecord, apply, rfc3339};
+use super::journal::Record;
+use super::metrics::Metrics;
+use super::replay::replay;
+use crate::engine::instance::Start;
+use crate::engine::{Command, Definition, Effect, Event, Instance, Lifecycle, Notice, Status};
+use crate::error::Error;
+use crate::store::{Append, Control, Store, Summary, WorkflowKey};
+use serde_json::{Value, json};
+use std::collections::{HashMap, HashSet};
+use std::rc::Rc;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+use tokio::sync::{Notify, mpsc, oneshot};
+use tokio::task::AbortHandle;
+
+pub struct Config {
+    /// This node's name: the owner written on its leases.
+    pub node: String,
+    pub lease: Duration,
+    /// Queue lifecycle CloudEvents for a sink.
+    pub outbox: bool,
+    /// The HTTP client and the known subflows.
+    pub context: Context,
+    /// Every secret the node knows; an instance gets those its workflow declares.
+    pub secrets: Value,
+}
+
+pub enum Message {
+    /// Drive this instance (held by this node): rebuild it from its history.
+    Adopt {
+        id: String,
+    },
+    /// Drive an instance just created by this node (saves reading back what was just written).
+    Start {
+        id: String,
+        workflow: WorkflowKey,
+        /// Record 0 of its history.
+        started: Value,
+    },
+    /// An effect's result.
+    Done {
+        id: String,
+        effect: u64,
+        result: Result<Value, Error>,
+    },
+    /// A CloudEvent for a listening instance.
+    Receive {
+        id: String,
+        event: Value,
+    },
+    Control {
+        id: String,
+        control: Control,
+    },
+    /// The instances this node held at `as_of`: drop every other adopted before then (one
+    /// adopted later was created or claimed after that reading).
+    Held {
+        ids: Vec<String>,
+        as_of: std::time::Instant,
+    },
+}
+
+/// Who waits for an instance to end (`GET /instances/{id}?wait=…`).
+#[derive(Default)]
+pub struct Waiters(Mutex<HashMap<String, Vec<oneshot::Sender<()>>>>);
+
+impl Waiters {
+    pub fn wait(&self, id: &str) -> oneshot::Receiver<()> {
+        let (tx, rx) = oneshot::channel();
+        if let Ok(mut m) = self.0.lock() {
+            m.entry(id.to_string()).or_default().push(tx);
+        }
+        rx
+    }
+
+    fn wake(&self, id: &str) {
+        if let Some(list) = self.0.lock().ok().and_then(|mut m| m.remove(id)) {
+            for tx in list {
+                let _ = tx.send(());
+            }
+        }
+    }
+}
+
+/// The handle the API and the lease loop use.
+#[derive(Clone)]
+pub struct Node {
+    tx: mpsc::UnboundedSender<Message>,
+    pub waiters: Arc<Waiters>,
+    /// Nudged after a commit that queued lifecycle CloudEvents.
+    pub outbox: Arc<Notify>,
+}
+
+impl Node {
+    /// Starts the engine thread.
+    pub fn spawn(store: Arc<dyn Store>, config: Config, metrics: Arc<Metrics>) -> Node {
+        let (tx, rx) = mpsc::unbounded_channel();
+        let node = Node {
+            tx: tx.clone(),
+            waiters: Arc::default(),
+            outbox: Arc::default(),
+        };
+        let (waiters, outbox) = (node.waiters.clone(), node.outbox.clone());
+        let spawned = std::thread::Builder::new()
+            .name("nagare-engine".into())
+            .spawn(move || {
+                let rt = match tokio::runtime::Builder::new_current_thread()
+                    .enable_all()
+                    .build()
+                {
+                    Ok(rt) => rt,
+                    Err(e) => {
+                        eprintln!("nagare: cannot start the engine thread: {e}");
+                        std::process::exit(1);
+                    }
+                };
+                let engine = Engine {
+                    store,
+                    config,
+                    metrics,
+                    waiters,
+                    outbox,
+                    tx,
+                    live: HashMap::new(),
+                    definitions: HashMap::new(),
+                };
+                tokio::task::LocalSet::new().block_on(&rt, engine.run(rx));
+            });
+        if let Err(e) = spawned {
+            eprintln!("nagare: cannot start the engine thread: {e}");
+            std::process::exit(1);
+        }
+        node
+    }
+
+    pub fn send(&self, message: Message) {
+        // The engine thread lives as long as the process.
+        let _ = self.tx.send(message);
+    }
+}
+
+struct Live {
+    instance: Instance,
+    /// When this node adopted the instance.
+    since: std::time::Instant,
+    running: HashMap<u64, AbortHandle>,
+    listens: HashSet<u64>,
+    tasks: Vec<TaskRecord>,
+    suspended: bool,
+    /// Results that arrived while suspended, given to the engine on resume.
+    held: Vec<Event>,
+    output: Option<Value>,
+    error: Option<Value>,
+}
+
+impl Live {
+    fn status(&self) -> Status {
+        match self.instance.status() {
+            Status::Running | Status::Waiting if self.suspended => Status::Suspended,
+            s => s,
+        }
+    }
+
+    fn ended(&self) -> bool {
+        matches!(
+            self.instance.status(),
+            Status::Completed | Status::Faulted | Status::Cancelled
+        )
+    }
+
+    fn abort(&mut self, metrics: &Metrics) {
+        for (_, h) in self.running.drain() {
+            h.abort();
+            metrics.effects.dec();
+        }
+    }
+}
+
+/// What one batch did to one instance.
+#[derive(Default)]
+struct Work {
+    records: Vec<Value>,
+    /// Effects to start or cancel once the batch is durable.
+    commands: Vec<Command>,
+    outbox: Vec<Value>,
+    /// A summary written without a live instance (it could not be rebuilt).
+    broken: Option<Summary>,
+}
+
+struct Engine {
+    store: Arc<dyn Store>,
+    config: Config,
+    metrics: Arc<Metrics>,
+    waiters: Arc<Waiters>,
+    outbox: Arc<Notify>,
+    tx: mpsc::UnboundedSender<Message>,
+    live: HashMap<String, Live>,
+    definitions: HashMap<WorkflowKey, Rc<Definition>>,
+}
+
+impl Engine {
+    async fn run(mut self, mut rx: mpsc::UnboundedReceiver<Message>) {
+        while let Some(first) = rx.recv().await {
+            let mut batch = vec![first];
+            while batch.len() < 20_000 {
+                match rx.try_recv() {
+                    Ok(m) => batch.push(m),
+                    Err(_) => break,
+                }
+            }
+            self.metrics.engine_queue.set(rx.len() as i64);
+            let mut work: Vec<(String, Work)> = Vec::new();
+            let mut index: HashMap<String, usize> = HashMap::new();
+            for mut message in batch {
+                let id = match &mut message {
+                    Message::Adopt { id }
+                    | Message::Start { id, .. }
+                    | Message::Done { id, .. }
+                    | Message::Receive { id, .. }
+                    | Message::Control { id, .. } => id.clone(),
+                    Message::Held { ids, as_of } => {
+                        self.keep(std::mem::take(ids), *as_of);
+                        continue;
+                    }
+                };
+                let at = *index.entry(id.clone()).or_insert_with(|| {
+                    work.push((id.clone(), Work::default()));
+                    work.len() - 1
+                });
+                self.handle(message, &mut work[at].1).await;
+            }
+            work.retain(|(id, w)| w.broken.is_some() || self.live.contains_key(id));
+            if !work.is_empty() {
+                self.commit(work).await;
+            }
+            self.metrics.live.set(self.live.len() as i64);
+        }
+    }
+
+    /// Drops every live instance adopted before `as_of` that is not in `ids`.
+    fn keep(&mut self, ids: Vec<String>, as_of: std::time::Instant) {
+        let held: HashSet<String> = ids.into_iter().collect();
+        let lost: Vec<String> = self
+            .live
+            .iter()
+            .filter(|(id, live)| live.since < as_of && !held.contains(*id))
+            .map(|(id, _)| id.clone())
+            .collect();
+        for id in lost {
+            self.drop_instance(&id);
+        }
+    }
+
+    fn drop_instance(&mut self, id: &str) {
+        if let Some(mut live) = self.live.remove(id) {
+            live.abort(&self.metrics);
+        }
+    }
+
+    async fn handle(&mut self, message: Message, work: &mut Work) {
+        match message {
+            Message::Adopt { id } => self.adopt(id, None, work).await,
+            Message::Start {
+                id,
+                workflow,
+                started,
+            } => self.adopt(id, Some((workflow, started)), work).await,
+            Message::Done { id, effect, result } => {
+                let Some(live) = self.live.get_mut(&id) else {
+                    return;
+                };
+                if live.running.remove(&effect).is_some() {
+                    self.metrics.effects.dec();
+                }
+                let event = Event::Done { id: effect, result };
+                if live.suspended {
+                    live.held.push(event);
+                } else {
+                    self.step(&id, event, work);
+                }
+            }
+            Message::Receive { id, event } => {
+                let Some(live) = self.live.get_mut(&id) else {
+                    return;
+                };
+                let event = Event::Receive { event };
+                if live.suspended {
+                    live.held.push(event);
+                } else {
+                    self.step(&id, event, work);
+                }
+            }
+            Message::Control { id, control } => self.control(&id, control, work),
+            Message::Held { .. } => {}
+        }
+    }
+
+    fn control(&mut self, id: &str, control: Control, work: &mut Work) {
+        let Some(live) = self.live.get_mut(id) else {
+            return;
+        };
+        if live.ended() {
+            return;
+        }
+        let now = now_ms();
+        match control {
+            Control::Cancel => self.step(id, Event::Cancel, work),
+            Control::Suspend if !live.suspended => {
+                live.suspended = true;
+                push(work, &Record::Suspended { now });
+                let notices = pause_notices(&live.tasks, Lifecycle::WorkflowSuspended, now);
+                self.absorb(id, notices, work);
+            }
+            Control::Resume if live.suspended => {
+                live.suspended = false;
+                push(work, &Record::Resumed { now });
+                let notices = pause_notices(&live.tasks, Lifecycle::WorkflowResumed, now);
+                let held = std::mem::take(&mut live.held);
+                self.absorb(id, notices, work);
+                for event in held {
+                    self.step(id, event, work);
+                }
+            }
+            Control::Suspend | Control::Resume => {}
+        }
+    }
+
+    /// Gives one event to the engine and records it.
+    fn step(&mut self, id: &str, event: Event, work: &mut Work) {
+        let Some(live) = self.live.get_mut(id) else {
+            return;
+        };
+        if live.ended() {
+            return;
+        }
+        let now = now_ms();
+        let record = Record::Event {
+            event: event.clone(),
+            now,
+        };
+        let commands = live.instance.step(event, now);
+        push(work, &record);
+        self.absorb(id, commands, work);
+    }
+
+    /// Takes the engine's commands: notices and the end now, effects after the commit.
+    fn absorb(&mut self, id: &str, commands: Vec<Command>, work: &mut Work) {
+        let Some(live) = self.live.get_mut(id) else {
+            return;
+        };
+        for command in commands {
+            match command {
+                Command::Notify(notice) => {
+                    if let Some(ms) = apply(&mut live.tasks, &notice) {
+                        self.metrics.task_seconds.observe(ms as f64 / 1000.0);
+                    }
+                    if self.config.outbox {
+                        let data = live.instance.notice_data(&notice);
+                        work.outbox.push(cloud_event(id, &notice, data));
+                    }
+                }
+                Command::Complete { output } => live.output = Some(output),
+                Command::Fault { error } => live.error = serde_json::to_value(&error).ok(),
+                c @ (Command::Perform { .. } | Command::Cancel { .. }) => work.commands.push(c),
+            }
+        }
+    }
+
+    /// Rebuilds an instance from its history: read from the store, or (`created`) the
+    /// workflow and first record of an instance this node just created.
+    async fn adopt(&mut self, id: String, created: Option<(WorkflowKey, Value)>, work: &mut Work) {
+        if self.live.contains_key(&id) {
+            return;
+        }
+        let broken = |message: String| Summary {
+            status: "faulted".into(),
+            output: None,
+            error: Some(json!(Error::runtime(message))),
+            tasks: json!([]),
+            ended_at: Some(now_ms()),
+        };
+        let (status, workflow, history) = match created {
+            Some((workflow, started)) => ("pending".to_string(), workflow, vec![started]),
+            None => match (
+                self.store.instance(&id).await,
+                self.store.history(&id).await,
+            ) {
+                (Ok(Some(row)), Ok(history)) => (row.status, row.workflow, history),
+                (Ok(None), _) => return,
+                (Err(e), _) | (_, Err(e)) => {
+                    eprintln!("nagare: cannot load instance {id}: {e}");
+                    self.readopt(id);
+                    return;
+                }
+            },
+        };
+        if crate::store::ENDED.contains(&status.as_str()) {
+            return;
+        }
+        let def = match self.definition(&workflow).await {
+            Ok(d) => d,
+            Err(message) => {
+                work.broken = Some(broken(message));
+                return;
+            }
+        };
+        let mut records = Vec::with_capacity(history.len());
+        for (seq, value) in history.into_iter().enumerate() {
+            match serde_json::from_value::<Record>(value) {
+                Ok(r) => records.push(r),
+                Err(e) => {
+                    work.broken = Some(broken(format!(
+                        "record {seq} of the instance's history is unreadable: {e}"
+                    )));
+                    return;
+                }
+            }
+        }
+        let mut records = records.into_iter();
+        let start = match records.next() {
+            Some(Record::Started { id, input, now }) => Start {
+                id,
+                input,
+                secrets: declared_secrets(&def, &self.config.secrets),
+                now,
+            },
+            _ => {
+                work.broken = Some(broken("the history does not begin with a start".into()));
+                return;
+            }
+        };
+        let replayed = replay(def, start, records.collect());
+        // A pending instance never had a summary written: its first notices are new.
+        let fresh = status == "pending";
+        let mut live = Live {
+            instance: replayed.instance,
+            since: std::time::Instant::now(),
+            running: HashMap::new(),
+            listens: HashSet::new(),
+            tasks: Vec::new(),
+            suspended: replayed.suspended,
+            held: Vec::new(),
+            output: None,
+            error: None,
+        };
+        if fresh {
+            self.metrics.started.inc();
+            self.live.insert(id.clone(), live);
+            let notices = replayed.notices.into_iter().map(Command::Notify).collect();
+            self.absorb(&id, notices, work);
+        } else {
+            for notice in &replayed.notices {
+                apply(&mut live.tasks, notice);
+            }
+            self.live.insert(id.clone(), live);
+        }
+        self.absorb(&id, replayed.commands, work);
+    }
+
+    /// The compiled definition of a stored workflow (compiled once per node).
+    async fn definition(&mut self, key: &WorkflowKey) -> Result<Rc<Definition>, String> {
+        if let Some(d) = self.definitions.get(key) {
+            return Ok(d.clone());
+        }
+        let name = format!("{}/{}:{}", key.namespace, key.name, key.version);
+        let stored = match self.store.workflow(key).await {
+            Ok(Some(w)) => w,
+            Ok(None) => return Err(format!("the workflow {name} is not in the store")),
+            Err(e) => return Err(format!("cannot read the workflow {name}: {e}")),
+        };
+        let def = crate::workflow::load(&name, &stored.source).map_err(|ds| {
+            let list: Vec<String> = ds.iter().map(ToString::to_string).collect();
+            format!(
+                "the stored workflow {name} no longer loads: {}",
+                list.join("; ")
+            )
+        })?;
+        for uri in def.schema_resources() {
+            let fetched = super::resource::fetch(&self.config.context.http, &uri).await;
+            def.provide_schema(&uri, fetched);
+        }
+        let def = Rc::new(def);
+        self.definitions.insert(key.clone(), def.clone());
+        Ok(def)
+    }
+
+    /// Tries to rebuild the instance again a little later (after a store error).
+    fn readopt(&self, id: String) {
+        let tx = self.tx.clone();
+        tokio::task::spawn_local(async move {
+            tokio::time::sleep(Duration::from_secs(1)).await;
+            let _ = tx.send(Message::Adopt { id });
+        });
+    }
+
+    /// The group commit, then the effects.
+    async fn commit(&mut self, work: Vec<(String, Work)>) {
+        let now = now_ms();
+        let mut queued = false;
+        let appends: Vec<Append> = work
+            .iter()
+            .map(|(id, w)| {
+                queued |= !w.outbox.is_empty();
+                Append {
+                    instance: id.clone(),
+                    records: w.records.clone(),
+                    summary: w
+                        .broken
+                        .clone()
+                        .or_else(|| self.live.get(id).map(|live| summary(live, now))),
+                    outbox: w.outbox.clone(),
+                }
+            })
+            .collect();
+        self.metrics.commits.inc();
+        self.metrics.commit_size.observe(appends.len() as f64);
+        let lost = match self
+            .store
+            .append(&self.config.node, self.config.lease, &appends)
+            .await
+        {
+            Ok(lost) => lost,
+            Err(e) => {
+                eprintln!(
+                    "nagare: a group commit of {} instances failed: {e}",
+                    appends.len()
+                );
+                for (id, _) in work {
+                    self.drop_instance(&id);
+                    self.readopt(id);
+                }
+                return;
+            }
+        };
+        for id in &lost {
+            self.drop_instance(id);
+        }
+        if queued {
+            self.outbox.notify_one();
+        }
+        let mut emitted = Vec::new();
+        for (id, w) in work {
+            if w.broken.is_some() {
+                self.waiters.wake(&id);
+                continue;
+            }
+            let Some(live) = self.live.get_mut(&id) else {
+                continue;
+            };
+            for command in w.commands {
+                match command {
+                    Command::Perform {
+                        id: effect,
+                        effect: what,
+                    } => {
+                        match &what {
+                            Effect::Listen { .. } => {
+                                live.listens.insert(effect);
+                                continue;
+                            }
+                            Effect::Emit { event, .. } => emitted.push(event.clone()),
+                            _ => {}
+                        }
+                        let cx = self.config.context.clone();
+                        let tx = self.tx.clone();
+                        let instance = id.clone();
+                        let store = self.store.clone();
+                        let handle = tokio::task::spawn_local(async move {
+                            know_subflow(&*store, &cx, &what).await;
+                            let result = perform(&cx, what).await;
+                            let _ = tx.send(Message::Done {
+                                id: instance,
+                                effect,
+                                result,
+                            });
+                        });
+                        self.metrics.effects.inc();
+                        live.running.insert(effect, handle.abort_handle());
+                    }
+                    Command::Cancel { id: effect } => {
+                        live.listens.remove(&effect);
+                        if let Some(h) = live.running.remove(&effect) {
+                            h.abort();
+                            self.metrics.effects.dec();
+                        }
+                    }
+                    _ => {}
+                }
+            }
+            if live.ended() {
+                self.drop_instance(&id);
+                self.waiters.wake(&id);
+            }
+        }
+        // Emitted events reach the instances listening on this node (the in-node bus).
+        for event in emitted {
+            for (id, live) in &self.live {
+                if !live.listens.is_empty() {
+                    let _ = self.tx.send(Message::Receive {
+                        id: id.clone(),
+                        event: event.clone(),
+                    });
+                }
+            }
+        }
+    }
+}
+
+/// A subflow uploaded to another node since this one started is not in its registry yet:
+/// reload the registry from the store before the effect looks it up.
+async fn know_subflow(store: &dyn Store, cx: &Context, effect: &Effect) {
+    let Effect::Run { process, .. } = effect else {
+        return;
+    };
+    if process.get("kind").and_then(Value::as_str) != Some("workflow") {
+        return;
+    }
+    let text = |k: &str| process.get(k).and_then(Value::as_str).unwrap_or_default();
+    if cx
+        .workflows
+        .find(text("namespace"), text("name"), text("version"))
+        .is_some()
+    {
+        return;
+    }
+    if let Ok(all) = store.workflows().await {
+        for w in all {
+            let file = format!("{}/{}:{}", w.key.namespace, w.key.name, w.key.version);
+            let _ = cx.workflows.add(&file, w.source);
+        }
+    }
+}
+
+fn push(work: &mut Work, record: &Record) {
+    // A record is plain data; serializing it cannot fail.
+    if let Ok(v) = serde_json::to_value(record) {
+        work.records.push(v);
+    }
+}
+
+fn summary(live: &Live, now: i64) -> Summary {
+    let status = live.status();
+    Summary {
+        status: status_name(status).into(),
+        output: live.output.clone(),
+        error: live.error.clone(),
+        tasks: serde_json::to_value(&live.tasks).unwrap_or_else(|_| json!([])),
+        ended_at: live.ended().then_some(now),
+    }
+}
+
+pub fn status_name(status: Status) -> &'static str {
+    match status {
+        Status::Pending => "pending",
+        Status::Running => "running",
+        Status::Waiting => "waiting",
+        Status::Suspended => "suspended",
+        Status::Cancelled => "cancelled",
+        Status::Faulted => "faulted",
+        Status::Completed => "completed",
+    }
+}
+
+/// workflow.suspended / resumed, and the same for every task still running.
+fn pause_notices(tasks: &[TaskRecord], kind: Lifecycle, now: i64) -> Vec<Command> {
+    let task_kind = match kind {
+        Lifecycle::WorkflowSuspended => Lifecycle::TaskSuspended,
+        _ => Lifecycle::TaskResumed,
+    };
+    let mut notices = vec![Command::Notify(Notice::new(kind, now))];
+    for t in tasks.iter().filter(|t| t.status == Status::Running) {
+        let mut n = Notice::new(task_kind, now);
+        n.task = Some(t.reference.as_str().into());
+        notices.push(Command::Notify(n));
+    }
+    notices
+}
+
+/// A lifecycle notice as a CloudEvent (structured mode).
+fn cloud_event(id: &str, notice: &Notice, data: Value) -> Value {
+    json!({
+        "specversion": "1.0",
+        "id": uuid::Uuid::new_v4().to_string(),
+        "source": format!("/api/v1/instances/{id}"),
+        "type": notice.kind.event_type(),
+        "subject": notice.task.as_deref().unwrap_or(id),
+        "time": rfc3339(notice.at),
+        "datacontenttype": "application/json",
+        "data": data,
+    })
+}
+
+/// The secrets a workflow declares in `use.secrets`, from all the node knows.
+pub fn declared_secrets(def: &Definition, all: &Value) -> Value {
+    let names = def
+        .workflow
+        .use_
+        .as_ref()
+        .map(|u| u.secrets.clone())
+        .unwrap_or_default();
+    let mut out = serde_json::Map::new();
+    for name in names {
+        if let Some(v) = all.get(&name) {
+            out.insert(name, v.clone());
+        }
+    }
+    Value::Object(out)
+}

@@ -1,0 +1,174 @@
+//! `nagare serve`: the long-running service. Opens the store, starts this node's engine thread,
+//! its lease loop and (with `--sink`) the lifecycle CloudEvents publisher, then serves the REST
+//! API until SIGINT/SIGTERM, when it gives its leases back so another node takes over at once.
+
+use crate::api::{self, App};
+use crate::events::sink::Sink;
+use crate::functions::http;
+use crate::runtime::effect::Context;
+use crate::runtime::lease::Lease;
+use crate::runtime::metrics::Metrics;
+use crate::runtime::node::{Config, Node};
+use crate::runtime::registry::Registry;
+use crate::store;
+use serde_json::Value;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+pub struct Options {
+    pub listen: String,
+    pub data: PathBuf,
+    pub database: Option<String>,
+    pub token_file: Option<PathBuf>,
+    pub node: Option<String>,
+    pub lease: Duration,
+    pub sink: Option<String>,
+    pub secrets: Value,
+    pub http: http::Config,
+    pub max_body: usize,
+}
+
+/// Runs the service; returns only on a start-up error or after a signal.
+pub async fn serve(options: Options) -> Result<(), String> {
+    let tokens = match &options.token_file {
+        Some(path) => api::auth::read_tokens(path)?,
+        None => Default::default(),
+    };
+    // One process per data directory: SQLite is the store of one node.
+    let _lock = match &options.database {
+        Some(_) => None,
+        None => Some(lock(&options.data)?),
+    };
+    let store = store::open(options.database.as_deref(), &options.data)
+        .await
+        .map_err(|e| e.to_string())?;
+    let listener = tokio::net::TcpListener::bind(&options.listen)
+        .await
+        .map_err(|e| format!("cannot listen on {}: {e}", options.listen))?;
+    let address = listener
+        .local_addr()
+        .map_err(|e| format!("cannot read the listening address: {e}"))?;
+    // A stable default name: a restarted node gets its own instances back at once.
+    let name = options
+        .node
+        .clone()
+        .unwrap_or_else(|| match &options.database {
+            None => "local".to_string(),
+            Some(_) => format!("{}:{}", hostname(), address.port()),
+        });
+    // What `run: workflow` tasks may start: the stored workflows. Uploads to this node are
+    // added as they come; the engine reloads from the store when a subflow is unknown (an
+    // upload to another node).
+    let registry = Arc::new(Registry::default());
+    for w in store.workflows().await.map_err(|e| e.to_string())? {
+        let file = format!("{}/{}:{}", w.key.namespace, w.key.name, w.key.version);
+        let _ = registry.add(&file, w.source);
+    }
+    let metrics = Arc::new(Metrics::default());
+    let http_client = http::Client::new(options.http);
+    let node = Node::spawn(
+        store.clone(),
+        Config {
+            node: name.clone(),
+            lease: options.lease,
+            outbox: options.sink.is_some(),
+            context: Context {
+                http: http_client,
+                workflows: registry.clone(),
+                secrets: options.secrets.clone(),
+            },
+            secrets: options.secrets,
+        },
+        metrics.clone(),
+    );
+    let requests = Arc::new(tokio::sync::Notify::new());
+    tokio::spawn(
+        Lease {
+            store: store.clone(),
+            node: node.clone(),
+            name: name.clone(),
+            lease: options.lease,
+            requests: requests.clone(),
+        }
+        .run(),
+    );
+    if let Some(url) = options.sink {
+        tokio::spawn(
+            Sink {
+                store: store.clone(),
+                node: name.clone(),
+                url,
+                http: reqwest::Client::builder()
+                    .timeout(Duration::from_secs(10))
+                    .build()
+                    .map_err(|e| format!("cannot build the sink's HTTP client: {e}"))?,
+                wake: node.outbox.clone(),
+            }
+            .run(),
+        );
+    }
+    let app = Arc::new(App {
+        store: store.clone(),
+        node,
+        name: name.clone(),
+        lease: options.lease,
+        metrics,
+        tokens,
+        requests,
+        known: Default::default(),
+        registry,
+    });
+    let kind = if options.database.is_some() {
+        "postgres".to_string()
+    } else {
+        format!("sqlite in {}", options.data.display())
+    };
+    eprintln!("nagare: serving on http://{address} (node {name}, store {kind})");
+    axum::serve(listener, api::router(app, options.max_body))
+        .with_graceful_shutdown(shutdown())
+        .await
+        .map_err(|e| format!("the server stopped: {e}"))?;
+    if let Err(e) = store.release_all(&name).await {
+        eprintln!("nagare: cannot release the leases of {name}: {e}");
+    }
+    eprintln!("nagare: stopped");
+    Ok(())
+}
+
+async fn shutdown() {
+    use tokio::signal::unix::{SignalKind, signal};
+    let Ok(mut term) = signal(SignalKind::terminate()) else {
+        return std::future::pending().await;
+    };
+    tokio::select! {
+        _ = term.recv() => {}
+        _ = tokio::signal::ctrl_c() => {}
+    }
+}
+
+/// Locks the data directory for this process (released when the process ends, even by kill).
+fn lock(data: &std::path::Path) -> Result<std::fs::File, String> {
+    std::fs::create_dir_all(data)
+        .map_err(|e| format!("cannot create the data directory {}: {e}", data.display()))?;
+    let path = data.join("lock");
+    let file = std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(&path)
+        .map_err(|e| format!("cannot open {}: {e}", path.display()))?;
+    file.try_lock().map_err(|_| {
+        format!(
+            "another nagare serve uses the data directory {} (give another --data, or --database postgres://… to share work)",
+            data.display()
+        )
+    })?;
+    Ok(file)
+}
+
+fn hostname() -> String {
+    std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .map(|s| s.trim().to_string())
+        .unwrap_or_else(|_| "nagare".into())
+}
