@@ -93,9 +93,7 @@ pub async fn push(
 
 pub async fn list(State(app): State<Arc<App>>) -> Result<Json<Value>, Problem> {
     let all = app.store.workflows().await.map_err(Problem::store)?;
-    Ok(Json(json!(
-        all.iter().map(|w| summary(w)).collect::<Vec<_>>()
-    )))
+    Ok(Json(json!(all.iter().map(summary).collect::<Vec<_>>())))
 }
 
 pub async fn get(
