@@ -125,10 +125,22 @@ pub async fn serve(options: Options) -> Result<(), String> {
         format!("sqlite in {}", options.data.display())
     };
     eprintln!("nagare: serving on http://{address} (node {name}, store {kind})");
-    axum::serve(listener, api::router(app, options.max_body))
-        .with_graceful_shutdown(shutdown())
-        .await
-        .map_err(|e| format!("the server stopped: {e}"))?;
+    // On a signal, stop accepting and give open requests (long polls among them) 3 s.
+    let stopping = Arc::new(tokio::sync::Notify::new());
+    let signalled = stopping.clone();
+    let server = axum::serve(listener, api::router(app, options.max_body)).with_graceful_shutdown(
+        async move {
+            shutdown().await;
+            signalled.notify_one();
+        },
+    );
+    tokio::select! {
+        r = server => r.map_err(|e| format!("the server stopped: {e}"))?,
+        _ = async {
+            stopping.notified().await;
+            tokio::time::sleep(Duration::from_secs(3)).await;
+        } => {}
+    }
     if let Err(e) = store.release_all(&name).await {
         eprintln!("nagare: cannot release the leases of {name}: {e}");
     }

@@ -162,3 +162,39 @@ do:
     assert_eq!(done["status"], "completed", "{done:#}");
     assert_eq!(done["output"], json!({"doubled": 42}));
 }
+
+/// A node stopped with SIGTERM gives its leases back: another node takes its instances over at
+/// once, not after the lease (here 30 s) runs out.
+#[test]
+fn a_stopped_node_hands_its_instances_over_at_once() {
+    let db = postgres::database();
+    let backing = Backing::Postgres(db.url().to_string());
+    let http = Http::default();
+    let a = Server::start(&backing, &["--node", "node-a", "--lease", "30s"]);
+    let b = Server::start(&backing, &["--node", "node-b", "--lease", "30s"]);
+    http.push(
+        &a,
+        r#"
+document: {dsl: '1.0.3', namespace: test, name: pause, version: '1.0.0'}
+do:
+  - pause: {wait: {seconds: 2}}
+  - done: {set: {done: true}}
+"#,
+    );
+    let id = http.start(&a, "test/pause/1.0.0", &json!({}));
+    http.until(&a, &id, Duration::from_secs(20), "the wait", |v| {
+        v["status"] == "waiting"
+            && v["tasks"]
+                .as_array()
+                .is_some_and(|ts| ts.iter().any(|t| t["name"] == "pause"))
+    });
+    let stopped = Instant::now();
+    a.stop();
+    let done = http.wait(&b, &id, 30);
+    assert_eq!(done["status"], "completed", "{done:#}\n{}", b.log());
+    assert!(
+        stopped.elapsed() < Duration::from_secs(10),
+        "took {:?}",
+        stopped.elapsed()
+    );
+}

@@ -27,8 +27,8 @@ pub(crate) struct Shared {
     pub inbox: Vec<Val>,
     /// Correlation values fixed by the first matching event (`correlate` without `expect`).
     pub correlations: HashMap<String, Val>,
-    /// How many `listen` tasks wait right now.
-    pub listening: usize,
+    /// How many `listen` and `wait` tasks are pausing right now (the instance is `waiting`).
+    pub waiting: usize,
     /// A task said `then: end`: the workflow is ending.
     pub ended: bool,
     /// `$context`, set by `export.as`.
@@ -48,7 +48,7 @@ impl Shared {
             ended: false,
             inbox: Vec::new(),
             correlations: HashMap::new(),
-            listening: 0,
+            waiting: 0,
             context: Val::obj(Default::default()),
         }))
     }
@@ -215,4 +215,21 @@ pub(crate) async fn before<T>(
 pub(crate) fn poll_once<T>(root: &mut Boxed<'static, T>) -> Poll<T> {
     let mut cx = Context::from_waker(std::task::Waker::noop());
     root.as_mut().poll(&mut cx)
+}
+
+/// Counts a `listen` or `wait` task as pausing while it lives (dropped unfinished too: a lost
+/// race, a timeout, a cancel).
+pub(crate) struct Pausing<'a>(&'a std::cell::RefCell<Shared>);
+
+impl<'a> Pausing<'a> {
+    pub fn new(shared: &'a std::cell::RefCell<Shared>) -> Self {
+        shared.borrow_mut().waiting += 1;
+        Pausing(shared)
+    }
+}
+
+impl Drop for Pausing<'_> {
+    fn drop(&mut self) {
+        self.0.borrow_mut().waiting -= 1;
+    }
 }

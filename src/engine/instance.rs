@@ -89,7 +89,7 @@ impl Instance {
     }
 
     pub fn status(&self) -> Status {
-        if self.status == Status::Running && self.env.shared.borrow().listening > 0 {
+        if self.status == Status::Running && self.env.shared.borrow().waiting > 0 {
             return Status::Waiting;
         }
         self.status

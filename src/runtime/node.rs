@@ -84,6 +84,14 @@ impl Waiters {
     pub fn wait(&self, id: &str) -> oneshot::Receiver<()> {
         let (tx, rx) = oneshot::channel();
         if let Ok(mut m) = self.0.lock() {
+            // Waits on instances another node drives are never woken here: forget those whose
+            // request has gone, so the map stays as small as the waits in progress.
+            if m.len() > 256 {
+                m.retain(|_, list| {
+                    list.retain(|tx| !tx.is_closed());
+                    !list.is_empty()
+                });
+            }
             m.entry(id.to_string()).or_default().push(tx);
         }
         rx

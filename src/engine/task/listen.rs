@@ -47,7 +47,7 @@ pub(super) async fn run(
             task: at.pointer.to_string(),
         },
     );
-    env.shared.borrow_mut().listening += 1;
+    let pausing = crate::engine::executor::Pausing::new(&env.shared);
     let mut state = State::new(&task.listen.to);
     let read = task.listen.read;
     let result =
@@ -59,7 +59,7 @@ pub(super) async fn run(
             },
         )
         .await;
-    env.shared.borrow_mut().listening -= 1;
+    drop(pausing);
     drop(subscription);
     result?;
     let items: Vec<Val> = state.consumed.iter().map(|e| present(e, read)).collect();

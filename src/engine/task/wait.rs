@@ -13,6 +13,7 @@ pub(super) async fn run(
     args: &Args,
 ) -> Result<Val, Error> {
     let after = env.duration(&task.wait, &input, args)?;
+    let _pausing = crate::engine::executor::Pausing::new(&env.shared);
     env.timer(after, at.pointer).await?;
     Ok(input)
 }
