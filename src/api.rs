@@ -108,15 +108,7 @@ async fn openapi() -> impl IntoResponse {
 
 async fn metrics(State(app): State<Arc<App>>) -> Result<impl IntoResponse, Problem> {
     let counts = app.store.count_by_status().await.map_err(Problem::store)?;
-    for status in [
-        "pending",
-        "running",
-        "waiting",
-        "suspended",
-        "cancelled",
-        "faulted",
-        "completed",
-    ] {
+    for status in instances::STATUSES {
         let n = counts
             .iter()
             .find(|(s, _)| s == status)

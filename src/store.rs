@@ -126,6 +126,10 @@ pub struct Filter {
 #[derive(Debug, Clone, PartialEq)]
 pub struct Append {
     pub instance: String,
+    /// A new instance (owned by the appending node), created in this same transaction before
+    /// the rest is written: starts are group-committed like steps. `records` then follow its
+    /// record 0.
+    pub created: Option<NewInstance>,
     /// Appended to the history in order, after the records already there.
     pub records: Vec<Value>,
     /// The new read model, when it changed.

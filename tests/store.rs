@@ -58,6 +58,7 @@ suite! {
     append::appends_write_only_what_the_node_holds,
     append::a_node_that_lost_its_lease_cannot_append,
     append::a_big_batch_is_one_commit,
+    append::instances_are_created_in_the_group_commit,
     leases::claim_takes_expired_leases,
     leases::claim_leaves_live_leases_alone,
     leases::a_restarted_node_gets_its_instances_back_at_once,
@@ -187,6 +188,7 @@ pub fn summary(status: &str) -> Summary {
 pub fn append(n: u32, records: Vec<Value>, summary: Option<Summary>, outbox: Vec<Value>) -> Append {
     Append {
         instance: id(n),
+        created: None,
         records,
         summary,
         outbox,

@@ -18,7 +18,8 @@ use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 
-const STATUSES: [&str; 7] = [
+/// The spec's status phases of an instance.
+pub(super) const STATUSES: [&str; 7] = [
     "pending",
     "running",
     "waiting",
@@ -93,15 +94,18 @@ pub async fn start(
         created_at: now,
         owner: app.name.clone(),
     };
-    app.store
-        .create_instance(&new, app.lease)
-        .await
-        .map_err(Problem::store)?;
-    app.node.send(Message::Start {
-        id: id.clone(),
-        workflow: new.workflow,
-        started: new.started,
-    });
+    // The instance is written by this node's next group commit, with its first steps.
+    let (reply, committed) = tokio::sync::oneshot::channel();
+    app.node.send(Message::Create { new, reply });
+    match committed.await {
+        Ok(Ok(())) => {}
+        Ok(Err(e)) => return Err(Problem::store(crate::store::Error(e))),
+        Err(_) => {
+            return Err(Problem::store(crate::store::Error(
+                "the engine stopped before the instance was written".into(),
+            )));
+        }
+    }
     Ok((
         StatusCode::CREATED,
         [(header::LOCATION, format!("/api/v1/instances/{id}"))],

@@ -20,7 +20,7 @@ use super::replay::replay;
 use crate::engine::instance::Start;
 use crate::engine::{Command, Definition, Effect, Event, Instance, Lifecycle, Notice, Status};
 use crate::error::Error;
-use crate::store::{Append, Control, Store, Summary, WorkflowKey};
+use crate::store::{Append, Control, NewInstance, Store, Summary, WorkflowKey};
 use serde_json::{Value, json};
 use std::collections::{HashMap, HashSet};
 use std::rc::Rc;
@@ -46,12 +46,11 @@ pub enum Message {
     Adopt {
         id: String,
     },
-    /// Drive an instance just created by this node (saves reading back what was just written).
-    Start {
-        id: String,
-        workflow: WorkflowKey,
-        /// Record 0 of its history.
-        started: Value,
+    /// Create an instance and drive it: its row and first records are written by the next
+    /// group commit, then `reply` is answered (an error: nothing was written).
+    Create {
+        new: NewInstance,
+        reply: oneshot::Sender<Result<(), String>>,
     },
     /// An effect's result.
     Done {
@@ -209,6 +208,10 @@ struct Work {
     outbox: Vec<Value>,
     /// A summary written without a live instance (it could not be rebuilt).
     broken: Option<Summary>,
+    /// The instance is new: the commit creates it.
+    created: Option<NewInstance>,
+    /// Who waits for that commit.
+    replies: Vec<oneshot::Sender<Result<(), String>>>,
 }
 
 struct Engine {
@@ -238,7 +241,10 @@ impl Engine {
             for mut message in batch {
                 let id = match &mut message {
                     Message::Adopt { id }
-                    | Message::Start { id, .. }
+                    | Message::Create {
+                        new: NewInstance { id, .. },
+                        ..
+                    }
                     | Message::Done { id, .. }
                     | Message::Receive { id, .. }
                     | Message::Control { id, .. } => id.clone(),
@@ -253,7 +259,9 @@ impl Engine {
                 });
                 self.handle(message, &mut work[at].1).await;
             }
-            work.retain(|(id, w)| w.broken.is_some() || self.live.contains_key(id));
+            work.retain(|(id, w)| {
+                w.broken.is_some() || w.created.is_some() || self.live.contains_key(id)
+            });
             if !work.is_empty() {
                 self.commit(work).await;
             }
@@ -284,11 +292,13 @@ impl Engine {
     async fn handle(&mut self, message: Message, work: &mut Work) {
         match message {
             Message::Adopt { id } => self.adopt(id, None, work).await,
-            Message::Start {
-                id,
-                workflow,
-                started,
-            } => self.adopt(id, Some((workflow, started)), work).await,
+            Message::Create { new, reply } => {
+                let created = Some((new.workflow.clone(), new.started.clone()));
+                let id = new.id.clone();
+                work.created = Some(new);
+                work.replies.push(reply);
+                self.adopt(id, created, work).await;
+            }
             Message::Done { id, effect, result } => {
                 let Some(live) = self.live.get_mut(&id) else {
                     return;
@@ -527,6 +537,7 @@ impl Engine {
                 queued |= !w.outbox.is_empty();
                 Append {
                     instance: id.clone(),
+                    created: w.created.clone(),
                     records: w.records.clone(),
                     summary: w
                         .broken
@@ -549,7 +560,10 @@ impl Engine {
                     "nagare: a group commit of {} instances failed: {e}",
                     appends.len()
                 );
-                for (id, _) in work {
+                for (id, w) in work {
+                    for reply in w.replies {
+                        let _ = reply.send(Err(e.to_string()));
+                    }
                     self.drop_instance(&id);
                     self.readopt(id);
                 }
@@ -564,6 +578,9 @@ impl Engine {
         }
         let mut emitted = Vec::new();
         for (id, w) in work {
+            for reply in w.replies {
+                let _ = reply.send(Ok(()));
+            }
             if w.broken.is_some() {
                 self.waiters.wake(&id);
                 continue;

@@ -159,28 +159,7 @@ impl Store for Postgres {
 
     async fn create_instance(&self, new: &NewInstance, lease: Duration) -> Result<()> {
         let mut tx = self.pool.begin().await?;
-        sqlx::query(
-            "INSERT INTO instances (id, namespace, name, version, status, input, tasks, \
-             created_at, updated_at, owner, lease_until, next_seq) \
-             VALUES ($1, $2, $3, $4, 'pending', $5, '[]', $6, nagare_now_ms(), $7, \
-                     nagare_now_ms() + $8, 1)",
-        )
-        .bind(&new.id)
-        .bind(&new.workflow.namespace)
-        .bind(&new.workflow.name)
-        .bind(&new.workflow.version)
-        .bind(text(&new.input))
-        .bind(new.created_at)
-        .bind(&new.owner)
-        .bind(millis(lease))
-        .execute(&mut *tx)
-        .await
-        .map_err(|e| Error(format!("creating instance {}: {e}", new.id)))?;
-        sqlx::query("INSERT INTO records (instance_id, seq, record) VALUES ($1, 0, $2)")
-            .bind(&new.id)
-            .bind(text(&new.started))
-            .execute(&mut *tx)
-            .await?;
+        insert_instance(&mut tx, new, lease).await?;
         tx.commit().await?;
         Ok(())
     }
@@ -274,6 +253,9 @@ impl Store for Postgres {
             ended.push(ended_at);
         }
         let mut tx = self.pool.begin().await?;
+        for created in batch.iter().filter_map(|a| a.created.as_ref()) {
+            insert_instance(&mut tx, created, lease).await?;
+        }
         // Lock the held rows first, in id order: two transactions that lock rows in the same
         // order cannot deadlock, whatever order their batches name the instances in. Until
         // commit, a claim by another node skips these rows. NO KEY UPDATE (what an UPDATE
@@ -520,4 +502,35 @@ impl Store for Postgres {
             .await?;
         Ok(row.try_get("n")?)
     }
+}
+
+/// Writes a new instance's row (pending, owned, leased) and its record 0.
+async fn insert_instance(
+    tx: &mut sqlx::Transaction<'static, sqlx::Postgres>,
+    new: &NewInstance,
+    lease: Duration,
+) -> Result<()> {
+    sqlx::query(
+        "INSERT INTO instances (id, namespace, name, version, status, input, tasks, \
+         created_at, updated_at, owner, lease_until, next_seq) \
+         VALUES ($1, $2, $3, $4, 'pending', $5, '[]', $6, nagare_now_ms(), $7, \
+                 nagare_now_ms() + $8, 1)",
+    )
+    .bind(&new.id)
+    .bind(&new.workflow.namespace)
+    .bind(&new.workflow.name)
+    .bind(&new.workflow.version)
+    .bind(text(&new.input))
+    .bind(new.created_at)
+    .bind(&new.owner)
+    .bind(millis(lease))
+    .execute(&mut **tx)
+    .await
+    .map_err(|e| Error(format!("creating instance {}: {e}", new.id)))?;
+    sqlx::query("INSERT INTO records (instance_id, seq, record) VALUES ($1, 0, $2)")
+        .bind(&new.id)
+        .bind(text(&new.started))
+        .execute(&mut **tx)
+        .await?;
+    Ok(())
 }

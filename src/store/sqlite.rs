@@ -170,30 +170,8 @@ impl Store for Sqlite {
     }
 
     async fn create_instance(&self, new: &NewInstance, lease: Duration) -> Result<()> {
-        let now = now_ms();
         let mut tx = write(&self.writer).await?;
-        sqlx::query(
-            "INSERT INTO instances (id, namespace, name, version, status, input, tasks, \
-             created_at, updated_at, owner, lease_until, next_seq) \
-             VALUES (?1, ?2, ?3, ?4, 'pending', ?5, '[]', ?6, ?7, ?8, ?9, 1)",
-        )
-        .bind(&new.id)
-        .bind(&new.workflow.namespace)
-        .bind(&new.workflow.name)
-        .bind(&new.workflow.version)
-        .bind(text(&new.input))
-        .bind(new.created_at)
-        .bind(now)
-        .bind(&new.owner)
-        .bind(now + millis(lease))
-        .execute(&mut *tx)
-        .await
-        .map_err(|e| Error(format!("creating instance {}: {e}", new.id)))?;
-        sqlx::query("INSERT INTO records (instance_id, seq, record) VALUES (?1, 0, ?2)")
-            .bind(&new.id)
-            .bind(text(&new.started))
-            .execute(&mut *tx)
-            .await?;
+        insert_instance(&mut tx, new, lease).await?;
         tx.commit().await?;
         Ok(())
     }
@@ -283,6 +261,9 @@ impl Store for Sqlite {
             })
             .collect();
         let mut tx = write(&self.writer).await?;
+        for created in batch.iter().filter_map(|a| a.created.as_ref()) {
+            insert_instance(&mut tx, created, lease).await?;
+        }
         // `+owner` keeps the owner index out of the plan, so SQLite walks the batch and looks
         // each id up, instead of scanning the batch once per row the node owns.
         let rows = sqlx::query(
@@ -480,4 +461,36 @@ impl Store for Sqlite {
             .await?;
         Ok(row.try_get("n")?)
     }
+}
+
+/// Writes a new instance's row (pending, owned, leased) and its record 0.
+async fn insert_instance(
+    tx: &mut sqlx::Transaction<'static, sqlx::Sqlite>,
+    new: &NewInstance,
+    lease: Duration,
+) -> Result<()> {
+    let now = now_ms();
+    sqlx::query(
+        "INSERT INTO instances (id, namespace, name, version, status, input, tasks, \
+         created_at, updated_at, owner, lease_until, next_seq) \
+         VALUES (?1, ?2, ?3, ?4, 'pending', ?5, '[]', ?6, ?7, ?8, ?9, 1)",
+    )
+    .bind(&new.id)
+    .bind(&new.workflow.namespace)
+    .bind(&new.workflow.name)
+    .bind(&new.workflow.version)
+    .bind(text(&new.input))
+    .bind(new.created_at)
+    .bind(now)
+    .bind(&new.owner)
+    .bind(now + millis(lease))
+    .execute(&mut **tx)
+    .await
+    .map_err(|e| Error(format!("creating instance {}: {e}", new.id)))?;
+    sqlx::query("INSERT INTO records (instance_id, seq, record) VALUES (?1, 0, ?2)")
+        .bind(&new.id)
+        .bind(text(&new.started))
+        .execute(&mut **tx)
+        .await?;
+    Ok(())
 }

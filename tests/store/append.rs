@@ -1,6 +1,6 @@
 //! The group commit: histories continue, summaries follow, and only the lease holder writes.
 
-use super::{Fixture, LONG, SHORT, append, create, eventually, id, started, summary};
+use super::{Fixture, LONG, SHORT, append, create, eventually, id, new_instance, started, summary};
 use nagare::store::Summary;
 use serde_json::json;
 use std::time::Instant;
@@ -187,4 +187,27 @@ pub async fn a_big_batch_is_one_commit(f: &Fixture) {
     assert_eq!(store.outbox_depth().await.unwrap(), i64::from(N));
     let counts = store.count_by_status().await.unwrap();
     assert_eq!(counts, [("running".to_string(), i64::from(N))]);
+}
+
+/// A start rides the group commit: the row, record 0, the following records and the summary
+/// in one transaction, next to appends of instances that already existed.
+pub async fn instances_are_created_in_the_group_commit(f: &Fixture) {
+    let store = f.open().await;
+    create(&*store, 1, "a", LONG).await;
+    let r = |n: u32| json!({"event": n});
+    let mut fresh = append(2, vec![r(1)], Some(summary("completed")), vec![]);
+    fresh.created = Some(new_instance(2, "a"));
+    let batch = [append(1, vec![r(9)], None, vec![]), fresh];
+    assert!(store.append("a", LONG, &batch).await.unwrap().is_empty());
+    assert_eq!(store.history(&id(2)).await.unwrap(), [started(2), r(1)]);
+    let row = store.instance(&id(2)).await.unwrap().unwrap();
+    assert_eq!(row.status, "completed");
+    assert_eq!(row.input, json!({"n": 2}));
+    assert_eq!(row.owner.as_deref(), Some("a"));
+    assert_eq!(store.history(&id(1)).await.unwrap(), [started(1), r(9)]);
+    // A creation that fails (the id exists) fails the whole commit: nothing of it is written.
+    let mut again = append(2, vec![r(2)], None, vec![]);
+    again.created = Some(new_instance(2, "a"));
+    assert!(store.append("a", LONG, &[again]).await.is_err());
+    assert_eq!(store.history(&id(2)).await.unwrap(), [started(2), r(1)]);
 }
