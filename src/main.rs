@@ -151,6 +151,11 @@ enum InstancesCommand {
     Resume {
         id: String,
     },
+    /// Runs a faulted instance again from the task that failed it; the tasks before it keep
+    /// their outputs and are not run again.
+    Retry {
+        id: String,
+    },
 }
 
 fn parse_duration(s: &str) -> Result<std::time::Duration, String> {
@@ -259,6 +264,7 @@ fn main() -> ExitCode {
                 InstancesCommand::Cancel { id } => c.control(&id, "cancel").await,
                 InstancesCommand::Suspend { id } => c.control(&id, "suspend").await,
                 InstancesCommand::Resume { id } => c.control(&id, "resume").await,
+                InstancesCommand::Retry { id } => c.control(&id, "retry").await,
             }
         }),
     }

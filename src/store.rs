@@ -212,6 +212,12 @@ pub trait Store: Send + Sync {
     /// Gives up `node`'s leases on every instance (a clean shutdown).
     async fn release_all(&self, node: &str) -> Result<()>;
 
+    /// Retry of an ended instance: keeps the first `keep` records of its history (at least
+    /// the start), drops the rest, clears its output and error, marks it running and gives
+    /// it to `node` for `lease` — all in one transaction, and only while the instance is
+    /// ended and nobody holds it. False (nothing changed) otherwise.
+    async fn rewind(&self, id: &str, keep: usize, node: &str, lease: Duration) -> Result<bool>;
+
     /// Queues a control request for the instance's owner. False when the instance is unknown.
     async fn request(&self, id: &str, control: Control) -> Result<bool>;
     /// Takes (and removes) the queued requests of the instances `node` holds, oldest first.

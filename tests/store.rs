@@ -59,6 +59,7 @@ suite! {
     append::a_node_that_lost_its_lease_cannot_append,
     append::a_big_batch_is_one_commit,
     append::instances_are_created_in_the_group_commit,
+    append::rewind_keeps_a_prefix_of_an_ended_instance,
     leases::claim_takes_expired_leases,
     leases::claim_leaves_live_leases_alone,
     leases::a_restarted_node_gets_its_instances_back_at_once,

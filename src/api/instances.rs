@@ -224,9 +224,12 @@ pub async fn control(
     State(app): State<Arc<App>>,
     Path((id, action)): Path<(String, String)>,
 ) -> Result<(StatusCode, Json<Value>), Problem> {
+    if action == "retry" {
+        return retry(&app, id).await;
+    }
     let control = Control::parse(&action).ok_or_else(|| {
         Problem::not_found(format!(
-            "no action `{action}` on an instance (cancel, suspend, resume)"
+            "no action `{action}` on an instance (cancel, suspend, resume, retry)"
         ))
     })?;
     let row = app
@@ -255,6 +258,30 @@ pub async fn control(
         StatusCode::ACCEPTED,
         Json(json!({"id": id, "requested": control.as_str()})),
     ))
+}
+
+/// Runs a faulted instance again from the step that failed it (see `Message::Retry`).
+async fn retry(app: &App, id: String) -> Result<(StatusCode, Json<Value>), Problem> {
+    app.store
+        .instance(&id)
+        .await
+        .map_err(Problem::store)?
+        .ok_or_else(|| Problem::not_found(format!("no instance `{id}`")))?;
+    let (reply, done) = tokio::sync::oneshot::channel();
+    app.node.send(Message::Retry {
+        id: id.clone(),
+        reply,
+    });
+    match done.await {
+        Ok(Ok(())) => Ok((
+            StatusCode::ACCEPTED,
+            Json(json!({"id": id, "requested": "retry"})),
+        )),
+        Ok(Err(e)) => Err(Problem::new(StatusCode::CONFLICT, "Cannot retry", e)),
+        Err(_) => Err(Problem::store(crate::store::Error(
+            "the engine stopped before the retry".into(),
+        ))),
+    }
 }
 
 /// The API's view of an instance; lists leave out the input and the task history.

@@ -67,6 +67,13 @@ pub enum Message {
         id: String,
         control: Control,
     },
+    /// Run an ended (faulted) instance again from the step that failed it: its history is cut
+    /// before the record that faulted the workflow, so the tasks before keep their outputs
+    /// and the failed task's effect is performed again.
+    Retry {
+        id: String,
+        reply: oneshot::Sender<Result<(), String>>,
+    },
     /// The instances this node held at `as_of`: drop every other adopted before then (one
     /// adopted later was created or claimed after that reading).
     Held {
@@ -247,7 +254,8 @@ impl Engine {
                     }
                     | Message::Done { id, .. }
                     | Message::Receive { id, .. }
-                    | Message::Control { id, .. } => id.clone(),
+                    | Message::Control { id, .. }
+                    | Message::Retry { id, .. } => id.clone(),
                     Message::Held { ids, as_of } => {
                         self.keep(std::mem::take(ids), *as_of);
                         continue;
@@ -325,6 +333,14 @@ impl Engine {
                 }
             }
             Message::Control { id, control } => self.control(&id, control, work),
+            Message::Retry { id, reply } => {
+                let result = self.rewind(&id).await;
+                let ok = result.is_ok();
+                let _ = reply.send(result);
+                if ok {
+                    self.adopt(id, None, work).await;
+                }
+            }
             Message::Held { .. } => {}
         }
     }
@@ -489,6 +505,73 @@ impl Engine {
             self.live.insert(id.clone(), live);
         }
         self.absorb(&id, replayed.commands, work);
+    }
+
+    /// Cuts a faulted instance's history before the record whose step faulted the workflow.
+    async fn rewind(&mut self, id: &str) -> Result<(), String> {
+        if self.live.contains_key(id) {
+            return Err("the instance is running".into());
+        }
+        let row = self
+            .store
+            .instance(id)
+            .await
+            .map_err(|e| e.to_string())?
+            .ok_or_else(|| format!("no instance `{id}`"))?;
+        if row.status != "faulted" {
+            return Err(format!(
+                "only a faulted instance can be retried; this one is {}",
+                row.status
+            ));
+        }
+        let def = self.definition(&row.workflow).await?;
+        let history = self.store.history(id).await.map_err(|e| e.to_string())?;
+        let mut records = Vec::with_capacity(history.len());
+        for value in history {
+            records.push(serde_json::from_value::<Record>(value).map_err(|e| e.to_string())?);
+        }
+        let Some(Record::Started {
+            id: sid,
+            input,
+            now,
+        }) = records.first().cloned()
+        else {
+            return Err("the history does not begin with a start".into());
+        };
+        let start = Start {
+            id: sid,
+            input,
+            secrets: declared_secrets(&def, &self.config.secrets),
+            now,
+        };
+        let faulted = |commands: &[Command]| {
+            commands
+                .iter()
+                .any(|c| matches!(c, Command::Notify(n) if n.kind == Lifecycle::WorkflowFaulted))
+        };
+        let (mut instance, commands) = Instance::start(def, start);
+        if faulted(&commands) {
+            return Err(
+                "the instance faulted before its first task ran (e.g. its input); start a new one"
+                    .into(),
+            );
+        }
+        let mut keep = None;
+        for (seq, record) in records.into_iter().enumerate().skip(1) {
+            if let Record::Event { event, now } = record
+                && faulted(&instance.step(event, now))
+            {
+                keep = Some(seq);
+                break;
+            }
+        }
+        let keep = keep.ok_or("no step of the history faulted the instance")?;
+        let node = &self.config.node;
+        match self.store.rewind(id, keep, node, self.config.lease).await {
+            Ok(true) => Ok(()),
+            Ok(false) => Err("the instance changed or another node holds it; try again".into()),
+            Err(e) => Err(e.to_string()),
+        }
     }
 
     /// The compiled definition of a stored workflow (compiled once per node).

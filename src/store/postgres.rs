@@ -432,6 +432,31 @@ impl Store for Postgres {
         Ok(())
     }
 
+    async fn rewind(&self, id: &str, keep: usize, node: &str, lease: Duration) -> Result<bool> {
+        let keep = i64::try_from(keep.max(1)).unwrap_or(i64::MAX);
+        let mut tx = self.pool.begin().await?;
+        let taken = sqlx::query(
+            "UPDATE instances SET status = 'running', output = NULL, error = NULL,                  ended_at = NULL, updated_at = nagare_now_ms(), owner = $1,                  lease_until = nagare_now_ms() + $2, next_seq = LEAST(next_seq, $3)              WHERE id = $4 AND status IN ('completed', 'faulted', 'cancelled')                AND (owner IS NULL OR lease_until < nagare_now_ms() OR owner = $1)",
+        )
+        .bind(node)
+        .bind(millis(lease))
+        .bind(keep)
+        .bind(id)
+        .execute(&mut *tx)
+        .await?
+        .rows_affected();
+        if taken == 0 {
+            return Ok(false);
+        }
+        sqlx::query("DELETE FROM records WHERE instance_id = $1 AND seq >= $2")
+            .bind(id)
+            .bind(keep)
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        Ok(true)
+    }
+
     async fn request(&self, id: &str, control: Control) -> Result<bool> {
         let inserted = sqlx::query(
             "INSERT INTO requests (instance_id, control) \

@@ -391,6 +391,33 @@ impl Store for Sqlite {
         Ok(())
     }
 
+    async fn rewind(&self, id: &str, keep: usize, node: &str, lease: Duration) -> Result<bool> {
+        let keep = i64::try_from(keep.max(1)).unwrap_or(i64::MAX);
+        let now = now_ms();
+        let mut tx = write(&self.writer).await?;
+        let taken = sqlx::query(
+            "UPDATE instances SET status = 'running', output = NULL, error = NULL,                  ended_at = NULL, updated_at = ?1, owner = ?2, lease_until = ?3,                  next_seq = MIN(next_seq, ?4)              WHERE id = ?5 AND status IN ('completed', 'faulted', 'cancelled')                AND (owner IS NULL OR lease_until < ?1 OR owner = ?2)",
+        )
+        .bind(now)
+        .bind(node)
+        .bind(now + millis(lease))
+        .bind(keep)
+        .bind(id)
+        .execute(&mut *tx)
+        .await?
+        .rows_affected();
+        if taken == 0 {
+            return Ok(false);
+        }
+        sqlx::query("DELETE FROM records WHERE instance_id = ?1 AND seq >= ?2")
+            .bind(id)
+            .bind(keep)
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        Ok(true)
+    }
+
     async fn request(&self, id: &str, control: Control) -> Result<bool> {
         let inserted = sqlx::query(
             "INSERT INTO requests (instance_id, control) \

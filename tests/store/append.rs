@@ -1,6 +1,9 @@
 //! The group commit: histories continue, summaries follow, and only the lease holder writes.
 
-use super::{Fixture, LONG, SHORT, append, create, eventually, id, new_instance, started, summary};
+use super::{
+    Fixture, LONG, SHORT, append, create, eventually, id, new_instance, set_status, started,
+    summary,
+};
 use nagare::store::Summary;
 use serde_json::json;
 use std::time::Instant;
@@ -210,4 +213,41 @@ pub async fn instances_are_created_in_the_group_commit(f: &Fixture) {
     again.created = Some(new_instance(2, "a"));
     assert!(store.append("a", LONG, &[again]).await.is_err());
     assert_eq!(store.history(&id(2)).await.unwrap(), [started(2), r(1)]);
+}
+
+/// Retry: an ended instance's history is cut to a prefix and the instance taken again; a
+/// running one, or one held by another node, is left alone.
+pub async fn rewind_keeps_a_prefix_of_an_ended_instance(f: &Fixture) {
+    let store = f.open().await;
+    create(&*store, 1, "a", LONG).await;
+    let r = |n: u32| json!({"event": n});
+    let mut failed = summary("faulted");
+    failed.error = Some(json!({"status": 500}));
+    failed.ended_at = Some(1);
+    let batch = [append(1, vec![r(1), r(2), r(3)], Some(failed), vec![])];
+    assert!(store.append("a", LONG, &batch).await.unwrap().is_empty());
+    // Held by `a` (lease live): `b` cannot take it.
+    assert!(!store.rewind(&id(1), 2, "b", LONG).await.unwrap());
+    store.release_ended("a").await.unwrap();
+    assert!(store.rewind(&id(1), 2, "b", LONG).await.unwrap());
+    assert_eq!(store.history(&id(1)).await.unwrap(), [started(1), r(1)]);
+    let row = store.instance(&id(1)).await.unwrap().unwrap();
+    assert_eq!(row.status, "running");
+    assert_eq!(row.error, None);
+    assert_eq!(row.ended_at, None);
+    assert_eq!(row.owner.as_deref(), Some("b"));
+    // The history goes on from the cut.
+    let more = [append(1, vec![r(7)], None, vec![])];
+    assert!(store.append("b", LONG, &more).await.unwrap().is_empty());
+    assert_eq!(
+        store.history(&id(1)).await.unwrap(),
+        [started(1), r(1), r(7)]
+    );
+    // Running now: no second rewind.
+    assert!(!store.rewind(&id(1), 1, "b", LONG).await.unwrap());
+    set_status(&*store, "b", 1, "completed").await;
+    // Never below the start, and an unknown id is no instance.
+    assert!(store.rewind(&id(1), 0, "b", LONG).await.unwrap());
+    assert_eq!(store.history(&id(1)).await.unwrap(), [started(1)]);
+    assert!(!store.rewind("nope", 1, "b", LONG).await.unwrap());
 }
