@@ -32,6 +32,22 @@ impl Sqlite {
     /// Opens (creating when missing) `nagare.db` in the directory `data`, and brings its schema
     /// up to date.
     pub async fn open(data: &Path) -> Result<Sqlite> {
+        // Switching a new database to WAL takes an exclusive lock that the busy timeout does
+        // not wait for: a second process opening the same new file at that moment gets
+        // "database is locked" at once. Such an open is tried again for a while.
+        let mut tries = 0;
+        loop {
+            match Sqlite::open_once(data).await {
+                Err(e) if tries < 100 && (e.0.contains("locked") || e.0.contains("busy")) => {
+                    tries += 1;
+                    tokio::time::sleep(Duration::from_millis(20)).await;
+                }
+                other => return other,
+            }
+        }
+    }
+
+    async fn open_once(data: &Path) -> Result<Sqlite> {
         let file = data.join("nagare.db");
         let context = |e: &dyn std::fmt::Display| {
             Error(format!(
