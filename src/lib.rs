@@ -14,6 +14,7 @@ pub mod events;
 pub mod expr;
 pub mod functions;
 pub mod runtime;
+pub mod schedule;
 pub mod serve;
 pub mod store;
 pub mod workflow;

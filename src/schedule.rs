@@ -41,4 +41,4 @@ pub use error::Error;
 pub use moment::Moment;
 pub use overrides::Overrides;
 pub use settings::Settings;
-pub use timetable::{Interval, Kind, Timetable};
+pub use timetable::{Interval, Intervals, Kind, Timetable};

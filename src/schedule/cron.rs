@@ -43,13 +43,15 @@ impl Cron {
     }
 
     /// The first tick at or after `t`.
+    ///
+    /// Ticks are whole seconds, so this is the first tick after the second before `t`. (croner's
+    /// inclusive search is not used: started exactly on a run moved out of a DST gap, 03:00 for
+    /// a 02:30 job, it does not see that run, since 03:00 does not match the pattern.)
     pub(super) fn at_or_after(&self, t: Timestamp, tz: &TimeZone) -> Option<Timestamp> {
         if t.subsec_nanosecond() != 0 {
             return self.after(t, tz);
         }
-        let from = Wall(t.to_zoned_datetime(tz.clone()));
-        let next = self.0.find_next_occurrence(&from, true).ok()?;
-        Some(next.0.timestamp())
+        self.after(t.checked_sub(SignedDuration::from_secs(1)).ok()?, tz)
     }
 
     /// The last tick at or before `t`, on the same grid as the forward searches.
@@ -60,7 +62,13 @@ impl Cron {
     pub(super) fn at_or_before(&self, t: Timestamp, tz: &TimeZone) -> Option<Timestamp> {
         let back = |t: Timestamp| {
             let from = Wall(t.to_zoned_datetime(tz.clone()));
-            Some(self.0.find_previous_occurrence(&from, true).ok()?.0.timestamp())
+            Some(
+                self.0
+                    .find_previous_occurrence(&from, true)
+                    .ok()?
+                    .0
+                    .timestamp(),
+            )
         };
         let t = floor(t);
         let near = back(t)?;

@@ -34,6 +34,8 @@ impl Error {
 impl fmt::Display for Error {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
+            // The root of a patch body has the empty pointer: nothing to add.
+            Error::Invalid { pointer, message } if pointer.is_empty() => f.write_str(message),
             Error::Invalid { pointer, message } => write!(f, "{message} (at {pointer})"),
             Error::OffGrid {
                 date,

@@ -45,12 +45,18 @@ impl Step {
             }
         };
         if step.days == 0 && step.nanos == 0 {
-            return Err(Error::invalid(pointer, "a schedule's step must not be zero"));
+            return Err(Error::invalid(
+                pointer,
+                "a schedule's step must not be zero",
+            ));
         }
         // jiff's spans hold about 20,000 years of days; a step anywhere near that schedules
         // nothing useful and would overflow the grid arithmetic.
         if step.days > 365 * 1000 || step.nanos > 365 * 1000 * DAY_NANOS {
-            return Err(Error::invalid(pointer, "a schedule's step must be under 1000 years"));
+            return Err(Error::invalid(
+                pointer,
+                "a schedule's step must be under 1000 years",
+            ));
         }
         Ok(step)
     }
@@ -60,7 +66,11 @@ impl Step {
         let mut t = from;
         if self.days != 0 {
             let days = Span::new().try_days(self.days.checked_mul(k)?).ok()?;
-            t = t.to_zoned_datetime(tz.clone()).checked_add(days).ok()?.timestamp();
+            t = t
+                .to_zoned_datetime(tz.clone())
+                .checked_add(days)
+                .ok()?
+                .timestamp();
         }
         let nanos = self.nanos.checked_mul(i128::from(k))?;
         Timestamp::from_nanosecond(t.as_nanosecond().checked_add(nanos)?).ok()
@@ -116,16 +126,38 @@ mod tests {
     use crate::dsl::model::duration::Units;
 
     fn step(text: &str) -> Step {
-        Step::new(&Duration::Iso(text.into(), parse_iso8601(text).unwrap()), "/schedule/every").unwrap()
+        Step::new(
+            &Duration::Iso(text.into(), parse_iso8601(text).unwrap()),
+            "/schedule/every",
+        )
+        .unwrap()
     }
 
     #[test]
     fn iso_durations_split_into_days_and_time() {
         assert_eq!(step("P1D"), Step { days: 1, nanos: 0 });
         assert_eq!(step("P2W"), Step { days: 14, nanos: 0 });
-        assert_eq!(step("PT90M"), Step { days: 0, nanos: 5_400_000_000_000 });
-        assert_eq!(step("P1DT6H"), Step { days: 1, nanos: 21_600_000_000_000 });
-        assert_eq!(step("P0.5D"), Step { days: 0, nanos: 43_200_000_000_000 });
+        assert_eq!(
+            step("PT90M"),
+            Step {
+                days: 0,
+                nanos: 5_400_000_000_000
+            }
+        );
+        assert_eq!(
+            step("P1DT6H"),
+            Step {
+                days: 1,
+                nanos: 21_600_000_000_000
+            }
+        );
+        assert_eq!(
+            step("P0.5D"),
+            Step {
+                days: 0,
+                nanos: 43_200_000_000_000
+            }
+        );
     }
 
     #[test]
@@ -136,7 +168,13 @@ mod tests {
             ..Units::default()
         };
         let s = Step::new(&Duration::Inline(units), "/schedule/every").unwrap();
-        assert_eq!(s, Step { days: 2, nanos: 3_600_000_000_000 });
+        assert_eq!(
+            s,
+            Step {
+                days: 2,
+                nanos: 3_600_000_000_000
+            }
+        );
     }
 
     #[test]
@@ -160,10 +198,19 @@ mod tests {
         // Saturday 2026-03-28 00:00 CET; DST starts on Sunday 29th at 02:00.
         let anchor: Timestamp = "2026-03-27T23:00:00Z".parse().unwrap();
         let day = step("P1D");
-        assert_eq!(day.times(anchor, 1, &paris).unwrap().to_string(), "2026-03-28T23:00:00Z");
-        assert_eq!(day.times(anchor, 2, &paris).unwrap().to_string(), "2026-03-29T22:00:00Z");
+        assert_eq!(
+            day.times(anchor, 1, &paris).unwrap().to_string(),
+            "2026-03-28T23:00:00Z"
+        );
+        assert_eq!(
+            day.times(anchor, 2, &paris).unwrap().to_string(),
+            "2026-03-29T22:00:00Z"
+        );
         let hours = step("PT24H");
-        assert_eq!(hours.times(anchor, 2, &paris).unwrap().to_string(), "2026-03-29T23:00:00Z");
+        assert_eq!(
+            hours.times(anchor, 2, &paris).unwrap().to_string(),
+            "2026-03-29T23:00:00Z"
+        );
     }
 
     #[test]

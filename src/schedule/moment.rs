@@ -53,7 +53,11 @@ mod tests {
     fn check(text: &str, zone: &str, expected: &str) {
         let tz = TimeZone::get(zone).unwrap();
         let got = Moment::parse(text).and_then(|m| m.resolve(&tz));
-        assert_eq!(got.map(|t| t.to_string()), Ok(expected.to_string()), "{text}");
+        assert_eq!(
+            got.map(|t| t.to_string()),
+            Ok(expected.to_string()),
+            "{text}"
+        );
     }
 
     #[test]
@@ -68,8 +72,16 @@ mod tests {
         check("2026-11-01T06:30", "Europe/Paris", "2026-11-01T05:30:00Z");
         check("2026-11-01T06:30:15", "UTC", "2026-11-01T06:30:15Z");
         // An explicit offset wins over the zone.
-        check("2026-11-01T06:30:00+09:00", "Europe/Paris", "2026-10-31T21:30:00Z");
-        check("2026-11-01T06:30:00Z", "America/New_York", "2026-11-01T06:30:00Z");
+        check(
+            "2026-11-01T06:30:00+09:00",
+            "Europe/Paris",
+            "2026-10-31T21:30:00Z",
+        );
+        check(
+            "2026-11-01T06:30:00Z",
+            "America/New_York",
+            "2026-11-01T06:30:00Z",
+        );
     }
 
     #[test]

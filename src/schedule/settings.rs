@@ -141,7 +141,9 @@ impl Fields {
             }
             let invalid = |message: String| Error::invalid(&at, format!("{key}: {message}"));
             match key.as_str() {
-                "startDate" => fields.start_date = Some(Set::new(&at, moment(value).map_err(invalid)?)),
+                "startDate" => {
+                    fields.start_date = Some(Set::new(&at, moment(value).map_err(invalid)?))
+                }
                 "endDate" => fields.end_date = Some(Set::new(&at, moment(value).map_err(invalid)?)),
                 "timezone" => fields.timezone = Some(Set::new(&at, zone(value).map_err(invalid)?)),
                 "catchup" => fields.catchup = Some(Set::new(&at, boolean(value).map_err(invalid)?)),
