@@ -1,0 +1,235 @@
+//! Rebuilding instances on the engine thread: adopting one from its stored history (or from
+//! what this node just created), cutting a faulted one's history for a retry, and the
+//! compiled definitions both need.
+
+use super::{Engine, Live, Message, Work};
+use crate::engine::instance::Start;
+use crate::engine::{Command, Definition, Instance, Lifecycle};
+use crate::error::Error;
+use crate::runtime::effect::now_ms;
+use crate::runtime::history::apply;
+use crate::runtime::journal::Record;
+use crate::runtime::replay::replay;
+use crate::store::{Summary, WorkflowKey};
+use serde_json::{Value, json};
+use std::collections::{HashMap, HashSet};
+use std::rc::Rc;
+use std::time::Duration;
+
+impl Engine {
+    /// Rebuilds an instance from its history: read from the store, or (`created`) the
+    /// workflow and first record of an instance this node just created.
+    pub(super) async fn adopt(
+        &mut self,
+        id: String,
+        created: Option<(WorkflowKey, Value)>,
+        work: &mut Work,
+    ) {
+        if self.live.contains_key(&id) {
+            return;
+        }
+        let broken = |message: String| Summary {
+            status: "faulted".into(),
+            output: None,
+            error: Some(json!(Error::runtime(message))),
+            tasks: json!([]),
+            ended_at: Some(now_ms()),
+        };
+        let (status, workflow, history) = match created {
+            Some((workflow, started)) => ("pending".to_string(), workflow, vec![started]),
+            None => match (
+                self.store.instance(&id).await,
+                self.store.history(&id).await,
+            ) {
+                (Ok(Some(row)), Ok(history)) => (row.status, row.workflow, history),
+                (Ok(None), _) => return,
+                (Err(e), _) | (_, Err(e)) => {
+                    eprintln!("nagare: cannot load instance {id}: {e}");
+                    self.readopt(id);
+                    return;
+                }
+            },
+        };
+        if crate::store::ENDED.contains(&status.as_str()) {
+            return;
+        }
+        let def = match self.definition(&workflow).await {
+            Ok(d) => d,
+            Err(message) => {
+                work.broken = Some(broken(message));
+                return;
+            }
+        };
+        let mut records = Vec::with_capacity(history.len());
+        for (seq, value) in history.into_iter().enumerate() {
+            match serde_json::from_value::<Record>(value) {
+                Ok(r) => records.push(r),
+                Err(e) => {
+                    work.broken = Some(broken(format!(
+                        "record {seq} of the instance's history is unreadable: {e}"
+                    )));
+                    return;
+                }
+            }
+        }
+        let mut records = records.into_iter();
+        let start = match records.next() {
+            Some(Record::Started { id, input, now }) => Start {
+                id,
+                input,
+                secrets: declared_secrets(&def, &self.config.secrets),
+                now,
+            },
+            _ => {
+                work.broken = Some(broken("the history does not begin with a start".into()));
+                return;
+            }
+        };
+        let replayed = replay(def, start, records.collect());
+        // A pending instance never had a summary written: its first notices are new.
+        let fresh = status == "pending";
+        let mut live = Live {
+            instance: replayed.instance,
+            since: std::time::Instant::now(),
+            running: HashMap::new(),
+            listens: HashSet::new(),
+            tasks: Vec::new(),
+            suspended: replayed.suspended,
+            held: Vec::new(),
+            output: None,
+            error: None,
+        };
+        if fresh {
+            self.metrics.started.inc();
+            self.live.insert(id.clone(), live);
+            let notices = replayed.notices.into_iter().map(Command::Notify).collect();
+            self.absorb(&id, notices, work);
+        } else {
+            for notice in &replayed.notices {
+                apply(&mut live.tasks, notice);
+            }
+            self.live.insert(id.clone(), live);
+        }
+        self.absorb(&id, replayed.commands, work);
+    }
+
+    /// Cuts a faulted instance's history before the record whose step faulted the workflow.
+    pub(super) async fn rewind(&mut self, id: &str) -> Result<(), String> {
+        if self.live.contains_key(id) {
+            return Err("the instance is running".into());
+        }
+        let row = self
+            .store
+            .instance(id)
+            .await
+            .map_err(|e| e.to_string())?
+            .ok_or_else(|| format!("no instance `{id}`"))?;
+        if row.status != "faulted" {
+            return Err(format!(
+                "only a faulted instance can be retried; this one is {}",
+                row.status
+            ));
+        }
+        let def = self.definition(&row.workflow).await?;
+        let history = self.store.history(id).await.map_err(|e| e.to_string())?;
+        let mut records = Vec::with_capacity(history.len());
+        for value in history {
+            records.push(serde_json::from_value::<Record>(value).map_err(|e| e.to_string())?);
+        }
+        let Some(Record::Started {
+            id: sid,
+            input,
+            now,
+        }) = records.first().cloned()
+        else {
+            return Err("the history does not begin with a start".into());
+        };
+        let start = Start {
+            id: sid,
+            input,
+            secrets: declared_secrets(&def, &self.config.secrets),
+            now,
+        };
+        let faulted = |commands: &[Command]| {
+            commands
+                .iter()
+                .any(|c| matches!(c, Command::Notify(n) if n.kind == Lifecycle::WorkflowFaulted))
+        };
+        let (mut instance, commands) = Instance::start(def, start);
+        if faulted(&commands) {
+            return Err(
+                "the instance faulted before its first task ran (e.g. its input); start a new one"
+                    .into(),
+            );
+        }
+        let mut keep = None;
+        for (seq, record) in records.into_iter().enumerate().skip(1) {
+            if let Record::Event { event, now } = record
+                && faulted(&instance.step(event, now))
+            {
+                keep = Some(seq);
+                break;
+            }
+        }
+        let keep = keep.ok_or("no step of the history faulted the instance")?;
+        let node = &self.config.node;
+        match self.store.rewind(id, keep, node, self.config.lease).await {
+            Ok(true) => Ok(()),
+            Ok(false) => Err("the instance changed or another node holds it; try again".into()),
+            Err(e) => Err(e.to_string()),
+        }
+    }
+
+    /// The compiled definition of a stored workflow (compiled once per node).
+    pub(super) async fn definition(&mut self, key: &WorkflowKey) -> Result<Rc<Definition>, String> {
+        if let Some(d) = self.definitions.get(key) {
+            return Ok(d.clone());
+        }
+        let name = format!("{}/{}:{}", key.namespace, key.name, key.version);
+        let stored = match self.store.workflow(key).await {
+            Ok(Some(w)) => w,
+            Ok(None) => return Err(format!("the workflow {name} is not in the store")),
+            Err(e) => return Err(format!("cannot read the workflow {name}: {e}")),
+        };
+        let def = crate::workflow::load(&name, &stored.source).map_err(|ds| {
+            let list: Vec<String> = ds.iter().map(ToString::to_string).collect();
+            format!(
+                "the stored workflow {name} no longer loads: {}",
+                list.join("; ")
+            )
+        })?;
+        for uri in def.schema_resources() {
+            let fetched = crate::runtime::resource::fetch(&self.config.context.http, &uri).await;
+            def.provide_schema(&uri, fetched);
+        }
+        let def = Rc::new(def);
+        self.definitions.insert(key.clone(), def.clone());
+        Ok(def)
+    }
+
+    /// Tries to rebuild the instance again a little later (after a store error).
+    pub(super) fn readopt(&self, id: String) {
+        let tx = self.tx.clone();
+        tokio::task::spawn_local(async move {
+            tokio::time::sleep(Duration::from_secs(1)).await;
+            let _ = tx.send(Message::Adopt { id });
+        });
+    }
+}
+
+/// The secrets a workflow declares in `use.secrets`, from all the node knows.
+pub fn declared_secrets(def: &Definition, all: &Value) -> Value {
+    let names = def
+        .workflow
+        .use_
+        .as_ref()
+        .map(|u| u.secrets.clone())
+        .unwrap_or_default();
+    let mut out = serde_json::Map::new();
+    for name in names {
+        if let Some(v) = all.get(&name) {
+            out.insert(name, v.clone());
+        }
+    }
+    Value::Object(out)
+}
