@@ -8,6 +8,10 @@
 //! Both are written in one transaction, so a reader never sees a summary ahead of its history.
 //! A node owns an instance through a lease (`owner`, `lease_until`); every append is fenced by
 //! that lease, so a node that lost an instance cannot write to its history any more.
+//!
+//! Scheduled work (issue 6) adds **runs** — one per workflow (namespace/name, all versions) and
+//! logical date, each linked to the instance that executes it once started — and
+//! **per-workflow settings** (API overrides of the run control, pause, scheduling progress).
 
 pub mod postgres;
 mod shared;
@@ -175,6 +179,68 @@ pub struct Outgoing {
     pub event: Value,
 }
 
+/// A run to queue: one logical date of a workflow (namespace/name; `version` is the one to run).
+/// Times are milliseconds since the Unix epoch.
+#[derive(Debug, Clone, PartialEq)]
+pub struct NewRun {
+    pub namespace: String,
+    pub name: String,
+    pub version: String,
+    pub logical_date: i64,
+    /// The data interval `[interval_start, interval_end)`.
+    pub interval_start: i64,
+    pub interval_end: i64,
+    /// What queued it: `scheduled`, `backfill` or `manual` (the store rejects anything else).
+    pub kind: String,
+    pub created_at: i64,
+}
+
+/// A run as listed: its own columns joined with its instance's.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RunRow {
+    pub namespace: String,
+    pub name: String,
+    pub version: String,
+    pub logical_date: i64,
+    pub interval_start: i64,
+    pub interval_end: i64,
+    pub kind: String,
+    /// The instance executing (or that executed) this run; `None` while queued.
+    pub instance: Option<String>,
+    /// `queued` without an instance, else the instance's status.
+    pub status: String,
+    /// When the run was first queued (a rerun keeps it).
+    pub created_at: i64,
+    /// When the current instance was started: its `created_at` as given to `start_run`.
+    pub started_at: Option<i64>,
+    /// The current instance's `ended_at`.
+    pub ended_at: Option<i64>,
+    /// The instances of earlier attempts, oldest first: a rerun moves `instance` here (the
+    /// instances themselves stay in the store).
+    pub previous: Vec<String>,
+}
+
+/// A workflow's settings (namespace/name, all versions), kept by the service.
+#[derive(Debug, Clone, PartialEq)]
+pub struct WorkflowSettings {
+    /// API overrides of the document's run control: a JSON object, key order kept.
+    pub overrides: Value,
+    /// No new runs while paused; running ones finish.
+    pub paused: bool,
+    /// The scheduler's progress: the last logical date it queued.
+    pub last_scheduled: Option<i64>,
+}
+
+impl Default for WorkflowSettings {
+    fn default() -> WorkflowSettings {
+        WorkflowSettings {
+            overrides: Value::Object(Default::default()),
+            paused: false,
+            last_scheduled: None,
+        }
+    }
+}
+
 /// The phases after which an instance never changes again.
 pub const ENDED: [&str; 3] = ["completed", "faulted", "cancelled"];
 
@@ -228,6 +294,49 @@ pub trait Store: Send + Sync {
     async fn outbox(&self, node: &str, limit: u32) -> Result<Vec<Outgoing>>;
     /// Removes sent events.
     async fn sent(&self, seqs: &[i64]) -> Result<()>;
+
+    /// Queues runs, all in one transaction. A run is unique per namespace, name and logical
+    /// date, also across nodes (the primary key): concurrent calls naming the same date queue
+    /// it once. A date that already has a run is skipped, unless `rerun`: then a run whose
+    /// instance has ended (or that has none yet) is reset to queued — its instance moves to
+    /// [`RunRow::previous`], it takes this call's version, interval and kind, and keeps its
+    /// `created_at` — while a run whose instance is unfinished is still skipped. A date named
+    /// twice in `runs` counts once (the first). Returns the logical dates queued by this call
+    /// (new runs, and with `rerun` the reset or already queued ones), ascending — once per
+    /// workflow the call names, so a call naming one workflow gets each date at most once.
+    async fn add_runs(&self, runs: &[NewRun], rerun: bool) -> Result<Vec<i64>>;
+    /// The runs of a workflow (all versions) with `from <= logical_date <= to` (a missing
+    /// bound is open), ascending by logical date, at most `limit` (0 means 1000; 1000 at most).
+    async fn runs(
+        &self,
+        namespace: &str,
+        name: &str,
+        from: Option<i64>,
+        to: Option<i64>,
+        limit: u32,
+    ) -> Result<Vec<RunRow>>;
+    /// Starts a queued run: atomically, while the run has no instance, creates `new` exactly as
+    /// [`Store::create_instance`] does and links it to the run (`started_at` is
+    /// `new.created_at`). False, with nothing written, when the run is unknown or already has
+    /// an instance: of concurrent starts of one run, exactly one wins.
+    async fn start_run(
+        &self,
+        namespace: &str,
+        name: &str,
+        logical_date: i64,
+        new: &NewInstance,
+        lease: Duration,
+    ) -> Result<bool>;
+
+    /// A workflow's settings; the defaults when never written.
+    async fn settings(&self, namespace: &str, name: &str) -> Result<WorkflowSettings>;
+    /// Replaces a workflow's settings (all fields at once). `overrides` must be an object.
+    async fn put_settings(
+        &self,
+        namespace: &str,
+        name: &str,
+        settings: &WorkflowSettings,
+    ) -> Result<()>;
 
     /// How many instances are in each status.
     async fn count_by_status(&self) -> Result<Vec<(String, i64)>>;

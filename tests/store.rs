@@ -14,6 +14,8 @@ mod instances;
 mod leases;
 #[path = "store/queues.rs"]
 mod queues;
+#[path = "store/runs.rs"]
+mod runs;
 #[path = "store/workflows.rs"]
 mod workflows;
 
@@ -73,6 +75,13 @@ suite! {
     queues::requests_reach_the_owner_oldest_first,
     queues::the_outbox_is_sent_in_order,
     queues::counts_by_status,
+    runs::a_date_is_queued_once_and_rerun_only_when_ended,
+    runs::runs_are_listed_by_logical_date_within_bounds,
+    runs::a_run_shows_its_instance_status,
+    runs::a_queued_run_starts_once,
+    runs::concurrent_starts_of_a_run_have_one_winner,
+    runs::concurrent_overlapping_add_runs_create_each_date_once,
+    runs::settings_default_and_round_trip,
     durability::data_survives_reopening,
     durability::opening_twice_at_once_is_harmless,
 }
@@ -308,7 +317,7 @@ async fn sqlite_is_durable_and_versioned() {
         .iter()
         .map(|row| row.get(0))
         .collect();
-    assert_eq!(versions, [1]);
+    assert_eq!(versions, [1, 2]);
 }
 
 #[tokio::test]

@@ -6,10 +6,12 @@
 
 mod migrations;
 
-use super::shared::{self, group, ids, instance_columns, instance_row, json, millis, text};
+use super::shared::{
+    self, group, ids, instance_columns, instance_row, json, millis, run_columns, text,
+};
 use super::{
-    Append, Control, Error, Filter, InstanceRow, NewInstance, Outgoing, Put, Result, Store,
-    StoredWorkflow, WorkflowKey,
+    Append, Control, Error, Filter, InstanceRow, NewInstance, NewRun, Outgoing, Put, Result,
+    RunRow, Store, StoredWorkflow, WorkflowKey, WorkflowSettings,
 };
 use async_trait::async_trait;
 use serde_json::Value;
@@ -512,6 +514,201 @@ impl Store for Postgres {
         Ok(())
     }
 
+    async fn add_runs(&self, runs: &[NewRun], rerun: bool) -> Result<Vec<i64>> {
+        let sorted = shared::sorted_runs(runs);
+        if sorted.is_empty() {
+            return Ok(Vec::new());
+        }
+        let all = RunColumns::of(&sorted);
+        let mut tx = self.pool.begin().await?;
+        // Rows go in in key order (ORDER BY ord over the sorted batch): a concurrent call
+        // inserting an overlapping range waits on the first key they share for this commit,
+        // then skips it, so each date is created once and the two cannot deadlock.
+        let inserted = sqlx::query(
+            "INSERT INTO runs (namespace, name, version, logical_date, interval_start, \
+             interval_end, kind, created_at) \
+             SELECT namespace, name, version, logical_date, interval_start, interval_end, \
+                    kind, created_at \
+             FROM unnest($1::text[], $2::text[], $3::text[], $4::bigint[], $5::bigint[], \
+                         $6::bigint[], $7::text[], $8::bigint[]) WITH ORDINALITY \
+                  AS u(namespace, name, version, logical_date, interval_start, interval_end, \
+                       kind, created_at, ord) \
+             ORDER BY ord \
+             ON CONFLICT DO NOTHING \
+             RETURNING namespace, name, logical_date",
+        )
+        .bind(&all.namespaces)
+        .bind(&all.names)
+        .bind(&all.versions)
+        .bind(&all.dates)
+        .bind(&all.starts)
+        .bind(&all.ends)
+        .bind(&all.kinds)
+        .bind(&all.created)
+        .fetch_all(&mut *tx)
+        .await
+        .map_err(|e| Error(format!("queueing runs: {e}")))?;
+        let mut queued = shared::dates(&inserted)?;
+        let existing = shared::not_inserted(&sorted, &inserted)?;
+        if rerun && !existing.is_empty() {
+            let old = RunColumns::of(&existing);
+            // Lock those runs in key order first, so concurrent reruns of overlapping ranges
+            // cannot deadlock (an UPDATE alone locks in whatever order its plan visits).
+            sqlx::query(
+                "SELECT 1 FROM runs r \
+                 JOIN unnest($1::text[], $2::text[], $3::bigint[]) AS u(namespace, name, date) \
+                   ON r.namespace = u.namespace AND r.name = u.name AND r.logical_date = u.date \
+                 ORDER BY r.namespace, r.name, r.logical_date FOR UPDATE OF r",
+            )
+            .bind(&old.namespaces)
+            .bind(&old.names)
+            .bind(&old.dates)
+            .fetch_all(&mut *tx)
+            .await?;
+            let reset = sqlx::query(
+                "UPDATE runs AS r SET \
+                    previous = CASE WHEN r.instance_id IS NULL THEN r.previous \
+                               ELSE (r.previous::jsonb || jsonb_build_array(r.instance_id))::text \
+                               END, \
+                    instance_id = NULL, started_at = NULL, version = u.version, \
+                    interval_start = u.interval_start, interval_end = u.interval_end, \
+                    kind = u.kind \
+                 FROM unnest($1::text[], $2::text[], $3::text[], $4::bigint[], $5::bigint[], \
+                             $6::bigint[], $7::text[]) \
+                      AS u(namespace, name, version, logical_date, interval_start, \
+                           interval_end, kind) \
+                 WHERE r.namespace = u.namespace AND r.name = u.name \
+                   AND r.logical_date = u.logical_date \
+                   AND (r.instance_id IS NULL OR EXISTS ( \
+                        SELECT 1 FROM instances i WHERE i.id = r.instance_id \
+                          AND i.status IN ('completed', 'faulted', 'cancelled'))) \
+                 RETURNING r.logical_date",
+            )
+            .bind(&old.namespaces)
+            .bind(&old.names)
+            .bind(&old.versions)
+            .bind(&old.dates)
+            .bind(&old.starts)
+            .bind(&old.ends)
+            .bind(&old.kinds)
+            .fetch_all(&mut *tx)
+            .await
+            .map_err(|e| Error(format!("re-queueing runs: {e}")))?;
+            queued.extend(shared::dates(&reset)?);
+        }
+        tx.commit().await?;
+        queued.sort_unstable();
+        Ok(queued)
+    }
+
+    async fn runs(
+        &self,
+        namespace: &str,
+        name: &str,
+        from: Option<i64>,
+        to: Option<i64>,
+        limit: u32,
+    ) -> Result<Vec<RunRow>> {
+        sqlx::query(concat!(
+            "SELECT ",
+            run_columns!(),
+            " FROM runs r LEFT JOIN instances i ON i.id = r.instance_id \
+             WHERE r.namespace = $1 AND r.name = $2 \
+               AND ($3::bigint IS NULL OR r.logical_date >= $3) \
+               AND ($4::bigint IS NULL OR r.logical_date <= $4) \
+             ORDER BY r.logical_date LIMIT $5"
+        ))
+        .bind(namespace)
+        .bind(name)
+        .bind(from)
+        .bind(to)
+        .bind(shared::run_page(limit))
+        .fetch_all(&self.pool)
+        .await?
+        .iter()
+        .map(shared::run_row)
+        .collect()
+    }
+
+    async fn start_run(
+        &self,
+        namespace: &str,
+        name: &str,
+        logical_date: i64,
+        new: &NewInstance,
+        lease: Duration,
+    ) -> Result<bool> {
+        let mut tx = self.pool.begin().await?;
+        // The run's row lock decides between concurrent starts: a second start waits here for
+        // the first to commit, then finds the run no longer queued (the re-check of a locked
+        // row sees its new instance) and returns false before writing anything.
+        let queued = sqlx::query(
+            "SELECT 1 FROM runs WHERE namespace = $1 AND name = $2 AND logical_date = $3 \
+             AND instance_id IS NULL FOR UPDATE",
+        )
+        .bind(namespace)
+        .bind(name)
+        .bind(logical_date)
+        .fetch_optional(&mut *tx)
+        .await?
+        .is_some();
+        if !queued {
+            return Ok(false);
+        }
+        insert_instance(&mut tx, new, lease).await?;
+        sqlx::query(
+            "UPDATE runs SET instance_id = $4, started_at = $5 \
+             WHERE namespace = $1 AND name = $2 AND logical_date = $3",
+        )
+        .bind(namespace)
+        .bind(name)
+        .bind(logical_date)
+        .bind(&new.id)
+        .bind(new.created_at)
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(true)
+    }
+
+    async fn settings(&self, namespace: &str, name: &str) -> Result<WorkflowSettings> {
+        sqlx::query(
+            "SELECT overrides, paused, last_scheduled FROM workflow_settings \
+             WHERE namespace = $1 AND name = $2",
+        )
+        .bind(namespace)
+        .bind(name)
+        .fetch_optional(&self.pool)
+        .await?
+        .map_or_else(
+            || Ok(WorkflowSettings::default()),
+            |row| shared::settings_row(&row),
+        )
+    }
+
+    async fn put_settings(
+        &self,
+        namespace: &str,
+        name: &str,
+        settings: &WorkflowSettings,
+    ) -> Result<()> {
+        shared::check_settings(settings)?;
+        sqlx::query(
+            "INSERT INTO workflow_settings (namespace, name, overrides, paused, last_scheduled) \
+             VALUES ($1, $2, $3, $4, $5) \
+             ON CONFLICT (namespace, name) DO UPDATE SET overrides = excluded.overrides, \
+                paused = excluded.paused, last_scheduled = excluded.last_scheduled",
+        )
+        .bind(namespace)
+        .bind(name)
+        .bind(text(&settings.overrides))
+        .bind(settings.paused)
+        .bind(settings.last_scheduled)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
     async fn count_by_status(&self) -> Result<Vec<(String, i64)>> {
         sqlx::query("SELECT status, COUNT(*) AS n FROM instances GROUP BY status ORDER BY status")
             .fetch_all(&self.pool)
@@ -526,6 +723,33 @@ impl Store for Postgres {
             .fetch_one(&self.pool)
             .await?;
         Ok(row.try_get("n")?)
+    }
+}
+
+/// Runs as the arrays `unnest` reads: one per column.
+struct RunColumns<'a> {
+    namespaces: Vec<&'a str>,
+    names: Vec<&'a str>,
+    versions: Vec<&'a str>,
+    kinds: Vec<&'a str>,
+    dates: Vec<i64>,
+    starts: Vec<i64>,
+    ends: Vec<i64>,
+    created: Vec<i64>,
+}
+
+impl<'a> RunColumns<'a> {
+    fn of(runs: &[&'a NewRun]) -> RunColumns<'a> {
+        RunColumns {
+            namespaces: runs.iter().map(|r| r.namespace.as_str()).collect(),
+            names: runs.iter().map(|r| r.name.as_str()).collect(),
+            versions: runs.iter().map(|r| r.version.as_str()).collect(),
+            kinds: runs.iter().map(|r| r.kind.as_str()).collect(),
+            dates: runs.iter().map(|r| r.logical_date).collect(),
+            starts: runs.iter().map(|r| r.interval_start).collect(),
+            ends: runs.iter().map(|r| r.interval_end).collect(),
+            created: runs.iter().map(|r| r.created_at).collect(),
+        }
     }
 }
 

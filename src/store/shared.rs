@@ -1,7 +1,8 @@
 //! What both backends share: JSON as text, row decoding, the batch grouping, limits.
 
 use super::{
-    Append, Control, Error, InstanceRow, Outgoing, Result, StoredWorkflow, Summary, WorkflowKey,
+    Append, Control, Error, InstanceRow, NewRun, Outgoing, Result, RunRow, StoredWorkflow, Summary,
+    WorkflowKey, WorkflowSettings,
 };
 use serde_json::Value;
 use sqlx::{ColumnIndex, Decode, Row, Type};
@@ -26,6 +27,139 @@ pub(super) fn page(limit: u32) -> i64 {
         0 => 50,
         n => i64::from(n.min(1000)),
     }
+}
+
+/// The page size of a run listing: 0 means 1000, and 1000 is the cap.
+pub(super) fn run_page(limit: u32) -> i64 {
+    match limit {
+        0 => 1000,
+        n => i64::from(n.min(1000)),
+    }
+}
+
+/// The runs of an `add_runs` call in key order, each date once (the first named wins).
+/// Sorted, so concurrent calls on PostgreSQL take row locks in one order and cannot deadlock.
+pub(super) fn sorted_runs(runs: &[NewRun]) -> Vec<&NewRun> {
+    let mut sorted: Vec<&NewRun> = runs.iter().collect();
+    // Stable: among equal keys the first named stays first, and dedup keeps it.
+    sorted.sort_by(|a, b| {
+        (&a.namespace, &a.name, a.logical_date).cmp(&(&b.namespace, &b.name, b.logical_date))
+    });
+    sorted.dedup_by(|b, a| {
+        (&a.namespace, &a.name, a.logical_date) == (&b.namespace, &b.name, b.logical_date)
+    });
+    sorted
+}
+
+/// The runs of `sorted` that the `RETURNING namespace, name, logical_date` rows do not name:
+/// those whose date already had a run.
+pub(super) fn not_inserted<'a, R>(sorted: &[&'a NewRun], rows: &[R]) -> Result<Vec<&'a NewRun>>
+where
+    R: Row,
+    for<'c> &'c str: ColumnIndex<R>,
+    for<'r> String: Decode<'r, R::Database> + Type<R::Database>,
+    for<'r> i64: Decode<'r, R::Database> + Type<R::Database>,
+{
+    let mut inserted = std::collections::HashSet::with_capacity(rows.len());
+    for row in rows {
+        inserted.insert((
+            row.try_get::<String, _>("namespace")?,
+            row.try_get::<String, _>("name")?,
+            row.try_get::<i64, _>("logical_date")?,
+        ));
+    }
+    Ok(sorted
+        .iter()
+        .filter(|r| !inserted.contains(&(r.namespace.clone(), r.name.clone(), r.logical_date)))
+        .copied()
+        .collect())
+}
+
+/// Decodes the `logical_date` column of `RETURNING` rows.
+pub(super) fn dates<R>(rows: &[R]) -> Result<Vec<i64>>
+where
+    R: Row,
+    for<'c> &'c str: ColumnIndex<R>,
+    for<'r> i64: Decode<'r, R::Database> + Type<R::Database>,
+{
+    Ok(rows
+        .iter()
+        .map(|row| row.try_get("logical_date"))
+        .collect::<std::result::Result<_, _>>()?)
+}
+
+/// Settings as stored: `overrides` must be an object (the run control merges it key by key).
+pub(super) fn check_settings(settings: &WorkflowSettings) -> Result<()> {
+    if settings.overrides.is_object() {
+        Ok(())
+    } else {
+        Err(Error(format!(
+            "workflow settings: overrides must be a JSON object, not {}",
+            settings.overrides
+        )))
+    }
+}
+
+/// The columns [`run_row`] reads (`r`: runs, `i`: its instance, LEFT JOINed).
+macro_rules! run_columns {
+    () => {
+        "r.namespace, r.name, r.version, r.logical_date, r.interval_start, r.interval_end, \
+         r.kind, r.instance_id, COALESCE(i.status, 'queued') AS status, r.created_at, \
+         r.started_at, i.ended_at, r.previous"
+    };
+}
+pub(super) use run_columns;
+
+/// Decodes a row of `SELECT run_columns!()`.
+pub(super) fn run_row<R>(row: &R) -> Result<RunRow>
+where
+    R: Row,
+    for<'a> &'a str: ColumnIndex<R>,
+    for<'r> String: Decode<'r, R::Database> + Type<R::Database>,
+    for<'r> i64: Decode<'r, R::Database> + Type<R::Database>,
+{
+    let logical_date: i64 = row.try_get("logical_date")?;
+    let previous = row.try_get::<String, _>("previous")?;
+    let previous = serde_json::from_str(&previous).map_err(|e| {
+        Error(format!(
+            "stored previous instances of the run of {logical_date} are not a JSON array of \
+             ids: {e}"
+        ))
+    })?;
+    Ok(RunRow {
+        namespace: row.try_get("namespace")?,
+        name: row.try_get("name")?,
+        version: row.try_get("version")?,
+        logical_date,
+        interval_start: row.try_get("interval_start")?,
+        interval_end: row.try_get("interval_end")?,
+        kind: row.try_get("kind")?,
+        instance: row.try_get("instance_id")?,
+        status: row.try_get("status")?,
+        created_at: row.try_get("created_at")?,
+        started_at: row.try_get("started_at")?,
+        ended_at: row.try_get("ended_at")?,
+        previous,
+    })
+}
+
+/// Decodes a row of `SELECT overrides, paused, last_scheduled` from `workflow_settings`.
+pub(super) fn settings_row<R>(row: &R) -> Result<WorkflowSettings>
+where
+    R: Row,
+    for<'a> &'a str: ColumnIndex<R>,
+    for<'r> String: Decode<'r, R::Database> + Type<R::Database>,
+    for<'r> i64: Decode<'r, R::Database> + Type<R::Database>,
+    for<'r> bool: Decode<'r, R::Database> + Type<R::Database>,
+{
+    Ok(WorkflowSettings {
+        overrides: json(
+            "workflow settings overrides",
+            &row.try_get::<String, _>("overrides")?,
+        )?,
+        paused: row.try_get("paused")?,
+        last_scheduled: row.try_get("last_scheduled")?,
+    })
 }
 
 /// JSON is stored as text: `serde_json` keeps object keys in insertion order
@@ -248,5 +382,8 @@ mod tests {
         assert_eq!(page(0), 50);
         assert_eq!(page(7), 7);
         assert_eq!(page(5000), 1000);
+        assert_eq!(run_page(0), 1000);
+        assert_eq!(run_page(7), 7);
+        assert_eq!(run_page(5000), 1000);
     }
 }

@@ -8,10 +8,12 @@
 
 mod migrations;
 
-use super::shared::{self, group, ids, instance_columns, instance_row, json, millis, now_ms, text};
+use super::shared::{
+    self, group, ids, instance_columns, instance_row, json, millis, now_ms, run_columns, text,
+};
 use super::{
-    Append, Control, Error, Filter, InstanceRow, NewInstance, Outgoing, Put, Result, Store,
-    StoredWorkflow, WorkflowKey,
+    Append, Control, Error, Filter, InstanceRow, NewInstance, NewRun, Outgoing, Put, Result,
+    RunRow, Store, StoredWorkflow, WorkflowKey, WorkflowSettings,
 };
 use async_trait::async_trait;
 use serde_json::{Value, json};
@@ -486,6 +488,179 @@ impl Store for Sqlite {
             .bind(json!(seqs).to_string())
             .execute(&self.writer)
             .await?;
+        Ok(())
+    }
+
+    async fn add_runs(&self, runs: &[NewRun], rerun: bool) -> Result<Vec<i64>> {
+        let sorted = shared::sorted_runs(runs);
+        if sorted.is_empty() {
+            return Ok(Vec::new());
+        }
+        let batch = |runs: &[&NewRun]| -> String {
+            let rows = runs.iter().map(|r| {
+                json!([
+                    r.namespace,
+                    r.name,
+                    r.version,
+                    r.logical_date,
+                    r.interval_start,
+                    r.interval_end,
+                    r.kind,
+                    r.created_at
+                ])
+            });
+            Value::Array(rows.collect()).to_string()
+        };
+        let mut tx = write(&self.writer).await?;
+        // `WHERE true`: without it SQLite would read ON CONFLICT as a join constraint.
+        let inserted = sqlx::query(
+            "INSERT INTO runs (namespace, name, version, logical_date, interval_start, \
+             interval_end, kind, created_at) \
+             SELECT value ->> 0, value ->> 1, value ->> 2, value ->> 3, value ->> 4, \
+                    value ->> 5, value ->> 6, value ->> 7 \
+             FROM json_each(?1) WHERE true \
+             ON CONFLICT DO NOTHING \
+             RETURNING namespace, name, logical_date",
+        )
+        .bind(batch(&sorted))
+        .fetch_all(&mut *tx)
+        .await
+        .map_err(|e| Error(format!("queueing runs: {e}")))?;
+        let mut queued = shared::dates(&inserted)?;
+        let existing = shared::not_inserted(&sorted, &inserted)?;
+        if rerun && !existing.is_empty() {
+            let reset = sqlx::query(
+                "UPDATE runs SET \
+                    previous = CASE WHEN runs.instance_id IS NULL THEN runs.previous \
+                               ELSE json_insert(runs.previous, '$[#]', runs.instance_id) END, \
+                    instance_id = NULL, started_at = NULL, version = u.new_version, \
+                    interval_start = u.new_start, interval_end = u.new_end, kind = u.new_kind \
+                 FROM (SELECT value ->> 0 AS new_namespace, value ->> 1 AS new_name, \
+                              value ->> 2 AS new_version, value ->> 3 AS new_date, \
+                              value ->> 4 AS new_start, value ->> 5 AS new_end, \
+                              value ->> 6 AS new_kind \
+                       FROM json_each(?1)) AS u \
+                 WHERE runs.namespace = u.new_namespace AND runs.name = u.new_name \
+                   AND runs.logical_date = u.new_date \
+                   AND (runs.instance_id IS NULL OR EXISTS ( \
+                        SELECT 1 FROM instances i WHERE i.id = runs.instance_id \
+                          AND i.status IN ('completed', 'faulted', 'cancelled'))) \
+                 RETURNING logical_date",
+            )
+            .bind(batch(&existing))
+            .fetch_all(&mut *tx)
+            .await
+            .map_err(|e| Error(format!("re-queueing runs: {e}")))?;
+            queued.extend(shared::dates(&reset)?);
+        }
+        tx.commit().await?;
+        queued.sort_unstable();
+        Ok(queued)
+    }
+
+    async fn runs(
+        &self,
+        namespace: &str,
+        name: &str,
+        from: Option<i64>,
+        to: Option<i64>,
+        limit: u32,
+    ) -> Result<Vec<RunRow>> {
+        sqlx::query(concat!(
+            "SELECT ",
+            run_columns!(),
+            " FROM runs r LEFT JOIN instances i ON i.id = r.instance_id \
+             WHERE r.namespace = ?1 AND r.name = ?2 \
+               AND (?3 IS NULL OR r.logical_date >= ?3) AND (?4 IS NULL OR r.logical_date <= ?4) \
+             ORDER BY r.logical_date LIMIT ?5"
+        ))
+        .bind(namespace)
+        .bind(name)
+        .bind(from)
+        .bind(to)
+        .bind(shared::run_page(limit))
+        .fetch_all(&self.reader)
+        .await?
+        .iter()
+        .map(shared::run_row)
+        .collect()
+    }
+
+    async fn start_run(
+        &self,
+        namespace: &str,
+        name: &str,
+        logical_date: i64,
+        new: &NewInstance,
+        lease: Duration,
+    ) -> Result<bool> {
+        // The write transaction is the lock: nothing changes the run between the check and
+        // the update, and a false answer rolls back (writes nothing).
+        let mut tx = write(&self.writer).await?;
+        let queued = sqlx::query(
+            "SELECT 1 FROM runs WHERE namespace = ?1 AND name = ?2 AND logical_date = ?3 \
+             AND instance_id IS NULL",
+        )
+        .bind(namespace)
+        .bind(name)
+        .bind(logical_date)
+        .fetch_optional(&mut *tx)
+        .await?
+        .is_some();
+        if !queued {
+            return Ok(false);
+        }
+        insert_instance(&mut tx, new, lease).await?;
+        sqlx::query(
+            "UPDATE runs SET instance_id = ?4, started_at = ?5 \
+             WHERE namespace = ?1 AND name = ?2 AND logical_date = ?3",
+        )
+        .bind(namespace)
+        .bind(name)
+        .bind(logical_date)
+        .bind(&new.id)
+        .bind(new.created_at)
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(true)
+    }
+
+    async fn settings(&self, namespace: &str, name: &str) -> Result<WorkflowSettings> {
+        sqlx::query(
+            "SELECT overrides, paused, last_scheduled FROM workflow_settings \
+             WHERE namespace = ?1 AND name = ?2",
+        )
+        .bind(namespace)
+        .bind(name)
+        .fetch_optional(&self.reader)
+        .await?
+        .map_or_else(
+            || Ok(WorkflowSettings::default()),
+            |row| shared::settings_row(&row),
+        )
+    }
+
+    async fn put_settings(
+        &self,
+        namespace: &str,
+        name: &str,
+        settings: &WorkflowSettings,
+    ) -> Result<()> {
+        shared::check_settings(settings)?;
+        sqlx::query(
+            "INSERT INTO workflow_settings (namespace, name, overrides, paused, last_scheduled) \
+             VALUES (?1, ?2, ?3, ?4, ?5) \
+             ON CONFLICT (namespace, name) DO UPDATE SET overrides = excluded.overrides, \
+                paused = excluded.paused, last_scheduled = excluded.last_scheduled",
+        )
+        .bind(namespace)
+        .bind(name)
+        .bind(text(&settings.overrides))
+        .bind(settings.paused)
+        .bind(settings.last_scheduled)
+        .execute(&self.writer)
+        .await?;
         Ok(())
     }
 

@@ -1,7 +1,7 @@
 //! The SQLite schema, as ordered migrations: append new versions, never edit applied ones.
 
 /// `(version, SQL)`, applied in order, each once, each in its own transaction.
-pub(super) const MIGRATIONS: &[(i64, &str)] = &[(1, V1)];
+pub(super) const MIGRATIONS: &[(i64, &str)] = &[(1, V1), (2, V2)];
 
 /// JSON is TEXT (key order survives), times are milliseconds since the epoch.
 const V1: &str = "
@@ -64,4 +64,36 @@ CREATE TABLE outbox (
     event TEXT NOT NULL
 );
 CREATE INDEX outbox_instance ON outbox (instance_id);
+";
+
+/// Runs and per-workflow settings (issue 6), both keyed by namespace/name (all versions).
+const V2: &str = "
+-- One run per workflow and logical date: the primary key makes that hold across nodes.
+-- `previous`: a JSON array of the instance ids of earlier attempts, oldest first (a rerun
+-- moves instance_id there; those instances stay in the instances table).
+CREATE TABLE runs (
+    namespace TEXT NOT NULL,
+    name TEXT NOT NULL,
+    logical_date BIGINT NOT NULL,
+    version TEXT NOT NULL,
+    interval_start BIGINT NOT NULL,
+    interval_end BIGINT NOT NULL,
+    kind TEXT NOT NULL CHECK (kind IN ('scheduled', 'backfill', 'manual')),
+    instance_id TEXT REFERENCES instances (id),
+    previous TEXT NOT NULL DEFAULT '[]',
+    created_at BIGINT NOT NULL,
+    started_at BIGINT,
+    PRIMARY KEY (namespace, name, logical_date)
+) WITHOUT ROWID;
+-- An instance executes at most one run, and the service finds a run from its instance.
+CREATE UNIQUE INDEX runs_instance ON runs (instance_id);
+
+CREATE TABLE workflow_settings (
+    namespace TEXT NOT NULL,
+    name TEXT NOT NULL,
+    overrides TEXT NOT NULL,
+    paused BOOLEAN NOT NULL,
+    last_scheduled BIGINT,
+    PRIMARY KEY (namespace, name)
+);
 ";

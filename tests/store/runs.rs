@@ -1,0 +1,485 @@
+//! Runs (one per workflow and logical date: queue, rerun, start, list) and workflow settings.
+
+use super::{Fixture, LONG, append, id, new_instance, set_status, started};
+use nagare::store::{NewRun, RunRow, Store, Summary, WorkflowSettings};
+use serde_json::json;
+use std::collections::BTreeSet;
+use std::sync::Arc;
+
+const DAY: i64 = 86_400_000;
+/// 2026-01-01T00:00:00Z.
+const T0: i64 = 1_767_225_600_000;
+
+fn date(day: i64) -> i64 {
+    T0 + day * DAY
+}
+
+fn dates(days: impl IntoIterator<Item = i64>) -> Vec<i64> {
+    days.into_iter().map(date).collect()
+}
+
+/// The run of `day` of default/greet 1.0.0, for the data of that day.
+fn run(day: i64, kind: &str) -> NewRun {
+    NewRun {
+        namespace: "default".into(),
+        name: "greet".into(),
+        version: "1.0.0".into(),
+        logical_date: date(day),
+        interval_start: date(day),
+        interval_end: date(day + 1),
+        kind: kind.into(),
+        created_at: 1_700_000_000_000 + day,
+    }
+}
+
+fn runs_of(days: impl IntoIterator<Item = i64>, kind: &str) -> Vec<NewRun> {
+    days.into_iter().map(|d| run(d, kind)).collect()
+}
+
+async fn all_runs(store: &dyn Store) -> Vec<RunRow> {
+    store.runs("default", "greet", None, None, 0).await.unwrap()
+}
+
+async fn the_run(store: &dyn Store, day: i64) -> RunRow {
+    let found = store
+        .runs("default", "greet", Some(date(day)), Some(date(day)), 0)
+        .await
+        .unwrap();
+    assert_eq!(found.len(), 1, "the run of day {day}: {found:?}");
+    found.into_iter().next().unwrap()
+}
+
+/// Starts the run of `day` as instance `n`, owned by `a`; it must win.
+async fn start(store: &dyn Store, day: i64, n: u32) {
+    let started = store
+        .start_run("default", "greet", date(day), &new_instance(n, "a"), LONG)
+        .await
+        .unwrap();
+    assert!(started, "the run of day {day} was queued");
+}
+
+/// Ends instance `n` (owned by `a`) with `status` at `ended_at`.
+async fn end(store: &dyn Store, n: u32, status: &str, ended_at: i64) {
+    let summary = Summary {
+        status: status.into(),
+        output: None,
+        error: None,
+        tasks: json!([]),
+        ended_at: Some(ended_at),
+    };
+    let lost = store
+        .append("a", LONG, &[append(n, vec![], Some(summary), vec![])])
+        .await
+        .unwrap();
+    assert!(lost.is_empty());
+}
+
+pub async fn a_date_is_queued_once_and_rerun_only_when_ended(f: &Fixture) {
+    let store = f.open().await;
+    let store = &*store;
+    let queued = store
+        .add_runs(&runs_of(0..3, "scheduled"), false)
+        .await
+        .unwrap();
+    assert_eq!(queued, dates(0..3));
+    // Overlapping: only the new dates are queued; existing runs keep what they were.
+    let queued = store
+        .add_runs(&runs_of(1..5, "backfill"), false)
+        .await
+        .unwrap();
+    assert_eq!(queued, dates(3..5));
+    assert_eq!(the_run(store, 1).await.kind, "scheduled");
+    assert_eq!(the_run(store, 3).await.kind, "backfill");
+    // A date named twice in one call: once, the first one named.
+    let twice = [run(5, "manual"), run(5, "backfill")];
+    assert_eq!(store.add_runs(&twice, false).await.unwrap(), dates([5]));
+    assert_eq!(the_run(store, 5).await.kind, "manual");
+    assert_eq!(all_runs(store).await.len(), 6);
+
+    // Day 0 is running (instance 1), day 1 completed (instance 2), day 2 still queued.
+    start(store, 0, 1).await;
+    set_status(store, "a", 1, "running").await;
+    start(store, 1, 2).await;
+    end(store, 2, "completed", T0 + 7).await;
+
+    // Without rerun, nothing changes, ended or not.
+    assert!(
+        store
+            .add_runs(&runs_of(0..3, "backfill"), false)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    assert_eq!(the_run(store, 1).await.instance, Some(id(2)));
+
+    // With rerun: the ended run is reset, the queued one stays queued, the running one is
+    // skipped.
+    let queued = store
+        .add_runs(&runs_of(0..3, "backfill"), true)
+        .await
+        .unwrap();
+    assert_eq!(queued, dates(1..3));
+    let running = the_run(store, 0).await;
+    assert_eq!(
+        (
+            running.instance,
+            running.status.as_str(),
+            running.kind.as_str()
+        ),
+        (Some(id(1)), "running", "scheduled")
+    );
+    assert!(running.previous.is_empty());
+    let reset = the_run(store, 1).await;
+    assert_eq!(reset.instance, None);
+    assert_eq!(reset.status, "queued");
+    assert_eq!((reset.started_at, reset.ended_at), (None, None));
+    assert_eq!(reset.previous, [id(2)]);
+    assert_eq!(reset.kind, "backfill", "a rerun takes the new kind");
+    assert_eq!(
+        reset.created_at,
+        run(1, "scheduled").created_at,
+        "and keeps created_at"
+    );
+    let old = store.instance(&id(2)).await.unwrap().expect("kept");
+    assert_eq!(old.status, "completed");
+    assert!(the_run(store, 2).await.previous.is_empty());
+
+    // Second attempt, faulted, rerun again: both earlier instances are kept, oldest first.
+    start(store, 1, 3).await;
+    end(store, 3, "faulted", T0 + 9).await;
+    let mut newer = run(1, "manual");
+    newer.version = "2.0.0".into();
+    assert_eq!(store.add_runs(&[newer], true).await.unwrap(), dates([1]));
+    let again = the_run(store, 1).await;
+    assert_eq!(again.previous, [id(2), id(3)]);
+    assert_eq!(
+        (again.version.as_str(), again.kind.as_str()),
+        ("2.0.0", "manual")
+    );
+    assert!(store.instance(&id(3)).await.unwrap().is_some());
+
+    // A rerun naming only the running one changes nothing.
+    assert!(
+        store
+            .add_runs(&[run(0, "manual")], true)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    assert_eq!(the_run(store, 0).await.instance, Some(id(1)));
+
+    // An unknown kind fails the whole call: the valid run next to it is not queued either.
+    let bad = [run(9, "scheduled"), run(10, "hourly")];
+    assert!(store.add_runs(&bad, false).await.is_err());
+    assert_eq!(all_runs(store).await.len(), 6);
+    assert!(store.add_runs(&[], true).await.unwrap().is_empty());
+}
+
+pub async fn runs_are_listed_by_logical_date_within_bounds(f: &Fixture) {
+    let store = f.open().await;
+    let store = &*store;
+    // Named out of order; queued dates come back ascending.
+    let queued = store
+        .add_runs(&runs_of([4, 0, 3, 1, 2], "backfill"), false)
+        .await
+        .unwrap();
+    assert_eq!(queued, dates(0..5));
+    // Other workflows' runs of the same dates are runs of their own.
+    let mut other_name = run(2, "scheduled");
+    other_name.name = "other".into();
+    let mut other_namespace = run(2, "scheduled");
+    other_namespace.namespace = "ns2".into();
+    assert_eq!(
+        store
+            .add_runs(&[other_name, other_namespace], false)
+            .await
+            .unwrap(),
+        [date(2), date(2)]
+    );
+    assert_eq!(
+        store
+            .runs("default", "other", None, None, 0)
+            .await
+            .unwrap()
+            .len(),
+        1
+    );
+
+    let listed = |from: Option<i64>, to: Option<i64>, limit: u32| async move {
+        store
+            .runs("default", "greet", from.map(date), to.map(date), limit)
+            .await
+            .unwrap()
+            .iter()
+            .map(|r| r.logical_date)
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(listed(None, None, 0).await, dates(0..5));
+    assert_eq!(listed(Some(1), Some(3), 0).await, dates(1..=3), "inclusive");
+    assert_eq!(listed(Some(3), None, 0).await, dates(3..5));
+    assert_eq!(listed(None, Some(1), 0).await, dates(0..=1));
+    assert_eq!(listed(None, None, 2).await, dates(0..2));
+    assert_eq!(listed(Some(1), None, 2).await, dates(1..3));
+    assert!(listed(Some(3), Some(2), 0).await.is_empty());
+
+    let row = the_run(store, 3).await;
+    assert_eq!(
+        row,
+        RunRow {
+            namespace: "default".into(),
+            name: "greet".into(),
+            version: "1.0.0".into(),
+            logical_date: date(3),
+            interval_start: date(3),
+            interval_end: date(4),
+            kind: "backfill".into(),
+            instance: None,
+            status: "queued".into(),
+            created_at: run(3, "backfill").created_at,
+            started_at: None,
+            ended_at: None,
+            previous: vec![],
+        }
+    );
+
+    // A limit of 0 is 1000, and 1000 is the most one call returns.
+    let many = store
+        .add_runs(&runs_of(10..1010, "backfill"), false)
+        .await
+        .unwrap();
+    assert_eq!(many.len(), 1000);
+    assert_eq!(listed(None, None, 0).await.len(), 1000);
+    assert_eq!(listed(None, None, 5000).await.len(), 1000);
+    assert_eq!(listed(None, None, 0).await[0], date(0));
+    assert_eq!(listed(Some(1000), None, 0).await, dates(1000..1010));
+}
+
+pub async fn a_run_shows_its_instance_status(f: &Fixture) {
+    let store = f.open().await;
+    let store = &*store;
+    // Runs belong to the workflow, not to one version: both versions are listed together.
+    let mut v2 = run(1, "manual");
+    v2.version = "2.0.0".into();
+    store
+        .add_runs(&[run(0, "scheduled"), v2], false)
+        .await
+        .unwrap();
+    let versions: Vec<_> = all_runs(store)
+        .await
+        .into_iter()
+        .map(|r| r.version)
+        .collect();
+    assert_eq!(versions, ["1.0.0", "2.0.0"]);
+
+    assert_eq!(the_run(store, 0).await.status, "queued");
+    start(store, 0, 1).await;
+    let row = the_run(store, 0).await;
+    assert_eq!(row.instance, Some(id(1)));
+    assert_eq!(row.status, "pending");
+    assert_eq!(row.started_at, Some(new_instance(1, "a").created_at));
+    assert_eq!(row.ended_at, None);
+    set_status(store, "a", 1, "running").await;
+    assert_eq!(the_run(store, 0).await.status, "running");
+    end(store, 1, "completed", T0 + 42).await;
+    let row = the_run(store, 0).await;
+    assert_eq!(
+        (row.status.as_str(), row.ended_at),
+        ("completed", Some(T0 + 42))
+    );
+    assert_eq!(the_run(store, 1).await.status, "queued");
+}
+
+pub async fn a_queued_run_starts_once(f: &Fixture) {
+    let store = f.open().await;
+    let store = &*store;
+    // No run, no start, and nothing written.
+    let unknown = store
+        .start_run("default", "greet", date(0), &new_instance(1, "a"), LONG)
+        .await
+        .unwrap();
+    assert!(!unknown);
+    assert_eq!(store.instance(&id(1)).await.unwrap(), None);
+
+    store
+        .add_runs(&runs_of(0..2, "scheduled"), false)
+        .await
+        .unwrap();
+    start(store, 0, 1).await;
+    // Created exactly as create_instance does: pending, owned, record 0.
+    let created = store.instance(&id(1)).await.unwrap().expect("created");
+    assert_eq!(created.status, "pending");
+    assert_eq!(created.owner.as_deref(), Some("a"));
+    assert_eq!(created.input, json!({"n": 1}));
+    assert_eq!(store.history(&id(1)).await.unwrap(), [started(1)]);
+    assert!(
+        store.claim("b", LONG, 10).await.unwrap().is_empty(),
+        "leased"
+    );
+
+    let second = store
+        .start_run("default", "greet", date(0), &new_instance(2, "b"), LONG)
+        .await
+        .unwrap();
+    assert!(!second, "a run starts once");
+    assert_eq!(store.instance(&id(2)).await.unwrap(), None);
+    assert_eq!(the_run(store, 0).await.instance, Some(id(1)));
+
+    // A start that fails (the instance id exists) leaves the run queued.
+    let clash = store
+        .start_run("default", "greet", date(1), &new_instance(1, "a"), LONG)
+        .await;
+    assert!(clash.is_err());
+    let still = the_run(store, 1).await;
+    assert_eq!((still.instance, still.status.as_str()), (None, "queued"));
+    assert_eq!(store.history(&id(1)).await.unwrap(), [started(1)]);
+}
+
+pub async fn concurrent_starts_of_a_run_have_one_winner(f: &Fixture) {
+    // Two handles: two nodes on one database (on SQLite, two pools on one file).
+    let nodes = [f.open().await, f.open().await];
+    nodes[0]
+        .add_runs(&runs_of(0..5, "scheduled"), false)
+        .await
+        .unwrap();
+    for day in 0..5u32 {
+        let tries: Vec<_> = (0..8u32)
+            .map(|i| {
+                let store: Arc<dyn Store> = nodes[i as usize % 2].clone();
+                let n = day * 100 + i;
+                tokio::spawn(async move {
+                    let new = new_instance(n, &format!("node{i}"));
+                    let won = store
+                        .start_run("default", "greet", date(i64::from(day)), &new, LONG)
+                        .await
+                        .unwrap();
+                    (n, won)
+                })
+            })
+            .collect();
+        let mut winners = Vec::new();
+        let mut losers = Vec::new();
+        for t in tries {
+            let (n, won) = t.await.unwrap();
+            let side = if won { &mut winners } else { &mut losers };
+            side.push(n);
+        }
+        assert_eq!(winners.len(), 1, "day {day}: {winners:?}");
+        let run = the_run(&*nodes[1], i64::from(day)).await;
+        assert_eq!(run.instance, Some(id(winners[0])));
+        for n in losers {
+            assert_eq!(nodes[0].instance(&id(n)).await.unwrap(), None, "loser {n}");
+        }
+    }
+}
+
+pub async fn concurrent_overlapping_add_runs_create_each_date_once(f: &Fixture) {
+    let nodes = [f.open().await, f.open().await];
+    let ranges = [0..20i64, 10..30, 5..25, 0..30];
+    for round in 0..3i64 {
+        let offset = round * 100;
+        let calls: Vec<_> = ranges
+            .iter()
+            .enumerate()
+            .map(|(i, range)| {
+                let store: Arc<dyn Store> = nodes[i % 2].clone();
+                let runs = runs_of((range.start + offset)..(range.end + offset), "backfill");
+                tokio::spawn(async move { store.add_runs(&runs, false).await.unwrap() })
+            })
+            .collect();
+        let mut all = Vec::new();
+        for call in calls {
+            all.extend(call.await.unwrap());
+        }
+        let distinct: BTreeSet<i64> = all.iter().copied().collect();
+        assert_eq!(all.len(), 30, "round {round}: each date queued by one call");
+        assert_eq!(
+            distinct.into_iter().collect::<Vec<_>>(),
+            dates(offset..offset + 30)
+        );
+    }
+    assert_eq!(all_runs(&*nodes[0]).await.len(), 90);
+
+    // Concurrent reruns of overlapping ranges of queued runs: no deadlock, and every named
+    // date is reported queued to each call.
+    let calls: Vec<_> = ranges
+        .iter()
+        .enumerate()
+        .map(|(i, range)| {
+            let store: Arc<dyn Store> = nodes[i % 2].clone();
+            let range = range.clone();
+            tokio::spawn(async move {
+                let queued = store
+                    .add_runs(&runs_of(range.clone(), "manual"), true)
+                    .await
+                    .unwrap();
+                (range, queued)
+            })
+        })
+        .collect();
+    for call in calls {
+        let (range, queued) = call.await.unwrap();
+        assert_eq!(queued, dates(range));
+    }
+    assert_eq!(all_runs(&*nodes[1]).await.len(), 90);
+}
+
+pub async fn settings_default_and_round_trip(f: &Fixture) {
+    let store = f.open().await;
+    let defaults = store.settings("default", "greet").await.unwrap();
+    assert_eq!(defaults, WorkflowSettings::default());
+    assert_eq!(defaults.overrides, json!({}));
+    assert!(!defaults.paused);
+    assert_eq!(defaults.last_scheduled, None);
+
+    let overrides = json!({"zeta": 1, "maxActiveRuns": 16,
+                           "alpha": {"y": true, "b": [{"k2": 1, "k1": "2026-01-01"}]}});
+    let written = WorkflowSettings {
+        overrides: overrides.clone(),
+        paused: true,
+        last_scheduled: Some(date(3)),
+    };
+    store
+        .put_settings("default", "greet", &written)
+        .await
+        .unwrap();
+    let read = store.settings("default", "greet").await.unwrap();
+    assert_eq!(read, written);
+    assert_eq!(
+        read.overrides.to_string(),
+        overrides.to_string(),
+        "key order"
+    );
+    // Settings are per namespace/name.
+    for (namespace, name) in [("default", "other"), ("ns2", "greet")] {
+        assert_eq!(
+            store.settings(namespace, name).await.unwrap(),
+            WorkflowSettings::default(),
+            "{namespace}/{name}"
+        );
+    }
+
+    // An upsert replaces every field.
+    let replaced = WorkflowSettings {
+        overrides: json!({"catchup": false}),
+        paused: false,
+        last_scheduled: None,
+    };
+    store
+        .put_settings("default", "greet", &replaced)
+        .await
+        .unwrap();
+    assert_eq!(store.settings("default", "greet").await.unwrap(), replaced);
+
+    // Overrides are an object; anything else is refused and nothing changes.
+    let bad = WorkflowSettings {
+        overrides: json!([1, 2]),
+        ..WorkflowSettings::default()
+    };
+    assert!(store.put_settings("default", "greet", &bad).await.is_err());
+    drop(store);
+    let reopened = f.open().await;
+    assert_eq!(
+        reopened.settings("default", "greet").await.unwrap(),
+        replaced
+    );
+}
