@@ -5,6 +5,7 @@
 pub mod auth;
 mod instances;
 mod problem;
+mod runs;
 mod workflows;
 
 pub use problem::Problem;
@@ -36,6 +37,8 @@ pub struct App {
     pub requests: Arc<Notify>,
     /// Workflow versions known to exist (versions are immutable, so this never goes stale).
     pub known: std::sync::Mutex<HashSet<crate::store::WorkflowKey>>,
+    /// Runs by logical date: backfill, ad-hoc runs, run control.
+    pub runs: crate::runtime::runs::Runs,
     /// The workflows `run: workflow` tasks of this node may start.
     pub registry: Arc<crate::runtime::registry::Registry>,
 }
@@ -57,6 +60,20 @@ pub fn router(app: Arc<App>, max_body: usize) -> Router {
         .route(
             "/workflows/{namespace}/{name}/{version}/instances",
             post(instances::start),
+        )
+        .route(
+            "/workflows/{namespace}/{name}/backfill",
+            post(runs::backfill),
+        )
+        .route(
+            "/workflows/{namespace}/{name}/runs",
+            get(runs::list).post(runs::trigger),
+        )
+        .route("/workflows/{namespace}/{name}/pause", post(runs::pause))
+        .route("/workflows/{namespace}/{name}/unpause", post(runs::unpause))
+        .route(
+            "/workflows/{namespace}/{name}/settings",
+            get(runs::settings).patch(runs::patch_settings),
         )
         .route("/instances", get(instances::list))
         .route("/instances/{id}", get(instances::get))

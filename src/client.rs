@@ -269,6 +269,128 @@ impl Client {
         }
     }
 
+    /// Queues the runs of every logical date in `[from, to]`; with `wait`, shows progress
+    /// (runs done / total) on stderr until they all ended, and exits 1 if one failed.
+    pub async fn backfill(
+        &self,
+        workflow: &str,
+        from: &str,
+        to: &str,
+        rerun: bool,
+        wait: bool,
+    ) -> ExitCode {
+        let Some((namespace, name)) = workflow.split_once('/') else {
+            eprintln!("nagare: a workflow is named NAMESPACE/NAME, not `{workflow}`");
+            return ExitCode::from(2);
+        };
+        let body = serde_json::json!({"from": from, "to": to, "rerun": rerun}).to_string();
+        let path = format!("/api/v1/workflows/{namespace}/{name}/backfill");
+        let queued = match self
+            .call(Method::POST, &path, Some(("application/json", body)))
+            .await
+        {
+            Ok(v) => v,
+            Err(c) => return c,
+        };
+        println!("{queued}");
+        if !wait {
+            return ExitCode::SUCCESS;
+        }
+        let list = format!(
+            "/api/v1/workflows/{namespace}/{name}/runs?from={}&to={}",
+            encode(from),
+            encode(to)
+        );
+        loop {
+            let page = match self.call(Method::GET, &list, None).await {
+                Ok(v) => v,
+                Err(c) => return c,
+            };
+            let items = page["items"].as_array().cloned().unwrap_or_default();
+            let ended = |s: &str| matches!(s, "completed" | "faulted" | "cancelled");
+            let done = items
+                .iter()
+                .filter(|r| ended(r["status"].as_str().unwrap_or("")))
+                .count();
+            let failed = items
+                .iter()
+                .filter(|r| matches!(r["status"].as_str(), Some("faulted" | "cancelled")))
+                .count();
+            let total = items.len();
+            let width = 30;
+            let filled = (done * width).checked_div(total).unwrap_or(width);
+            eprint!(
+                "\r{workflow} [{}{}] {done}/{total} runs done{}",
+                "#".repeat(filled),
+                ".".repeat(width - filled),
+                if failed > 0 {
+                    format!(", {failed} failed")
+                } else {
+                    String::new()
+                }
+            );
+            if done == total {
+                eprintln!();
+                return if failed > 0 {
+                    ExitCode::from(1)
+                } else {
+                    ExitCode::SUCCESS
+                };
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(250)).await;
+        }
+    }
+
+    /// Prints the runs of a workflow (one JSON line each), oldest first.
+    pub async fn runs(&self, workflow: &str, from: Option<&str>, to: Option<&str>) -> ExitCode {
+        let Some((namespace, name)) = workflow.split_once('/') else {
+            eprintln!("nagare: a workflow is named NAMESPACE/NAME, not `{workflow}`");
+            return ExitCode::from(2);
+        };
+        let mut query = Vec::new();
+        if let Some(f) = from {
+            query.push(format!("from={}", encode(f)));
+        }
+        if let Some(t) = to {
+            query.push(format!("to={}", encode(t)));
+        }
+        let path = format!(
+            "/api/v1/workflows/{namespace}/{name}/runs?{}",
+            query.join("&")
+        );
+        match self.call(Method::GET, &path, None).await {
+            Ok(v) => {
+                for r in v["items"].as_array().into_iter().flatten() {
+                    println!("{r}");
+                }
+                ExitCode::SUCCESS
+            }
+            Err(c) => c,
+        }
+    }
+
+    /// POSTs to a workflow's run-control route (`runs`, `pause`, `unpause`) and prints the answer.
+    pub async fn workflow_action(
+        &self,
+        workflow: &str,
+        action: &str,
+        body: Option<serde_json::Value>,
+    ) -> ExitCode {
+        let Some((namespace, name)) = workflow.split_once('/') else {
+            eprintln!("nagare: a workflow is named NAMESPACE/NAME, not `{workflow}`");
+            return ExitCode::from(2);
+        };
+        let path = format!("/api/v1/workflows/{namespace}/{name}/{action}");
+        let body = body.map(|b| ("application/json", b.to_string()));
+        match self.call(Method::POST, &path, body).await {
+            Ok(v) => {
+                println!("{v}");
+                ExitCode::SUCCESS
+            }
+            Err(c) => c,
+        }
+    }
+
     pub async fn control(&self, id: &str, action: &str) -> ExitCode {
         let id = encode(id);
         match self

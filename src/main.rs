@@ -53,6 +53,54 @@ enum Command {
         #[arg(long)]
         wait: Option<f64>,
     },
+    /// Queues a run for every logical date from FROM to TO (oldest first; dates with a run are
+    /// skipped unless --rerun); with --wait, shows progress until they all ended.
+    Backfill {
+        #[command(flatten)]
+        server: ServerArgs,
+        /// NAMESPACE/NAME
+        workflow: String,
+        #[arg(long)]
+        from: String,
+        #[arg(long)]
+        to: String,
+        #[arg(long)]
+        rerun: bool,
+        #[arg(long)]
+        wait: bool,
+    },
+    /// Queues one run for a logical date, outside the schedule (an ad-hoc run).
+    Trigger {
+        #[command(flatten)]
+        server: ServerArgs,
+        workflow: String,
+        /// The logical date (e.g. 2026-11-24).
+        #[arg(long)]
+        date: String,
+        #[arg(long)]
+        rerun: bool,
+    },
+    /// Lists the runs of a workflow by logical date.
+    Runs {
+        #[command(flatten)]
+        server: ServerArgs,
+        workflow: String,
+        #[arg(long)]
+        from: Option<String>,
+        #[arg(long)]
+        to: Option<String>,
+    },
+    /// No new runs of the workflow (running ones finish).
+    Pause {
+        #[command(flatten)]
+        server: ServerArgs,
+        workflow: String,
+    },
+    Unpause {
+        #[command(flatten)]
+        server: ServerArgs,
+        workflow: String,
+    },
     /// Instances on a server: list, get, cancel, suspend, resume.
     Instances {
         #[command(flatten)]
@@ -235,6 +283,39 @@ fn main() -> ExitCode {
                 |c| async move { c.start(&workflow, &input, wait).await },
             )
         }
+        Command::Backfill {
+            server,
+            workflow,
+            from,
+            to,
+            rerun,
+            wait,
+        } => client(server, |c| async move {
+            c.backfill(&workflow, &from, &to, rerun, wait).await
+        }),
+        Command::Trigger {
+            server,
+            workflow,
+            date,
+            rerun,
+        } => client(server, |c| async move {
+            let body = json!({"logicalDate": date, "rerun": rerun});
+            c.workflow_action(&workflow, "runs", Some(body)).await
+        }),
+        Command::Runs {
+            server,
+            workflow,
+            from,
+            to,
+        } => client(server, |c| async move {
+            c.runs(&workflow, from.as_deref(), to.as_deref()).await
+        }),
+        Command::Pause { server, workflow } => client(server, |c| async move {
+            c.workflow_action(&workflow, "pause", None).await
+        }),
+        Command::Unpause { server, workflow } => client(server, |c| async move {
+            c.workflow_action(&workflow, "unpause", None).await
+        }),
         Command::Instances { server, command } => client(server, |c| async move {
             match command {
                 InstancesCommand::List {

@@ -108,7 +108,16 @@ pub async fn serve(options: Options) -> Result<(), String> {
             .run(),
         );
     }
+    let runs = crate::runtime::runs::Runs {
+        store: store.clone(),
+        node: node.clone(),
+        name: name.clone(),
+        lease: options.lease,
+        wake: node.ended.clone(),
+    };
+    tokio::spawn(runs.clone().run());
     let app = Arc::new(App {
+        runs,
         store: store.clone(),
         node,
         name: name.clone(),

@@ -318,7 +318,9 @@ pub trait Store: Send + Sync {
     /// Starts a queued run: atomically, while the run has no instance, creates `new` exactly as
     /// [`Store::create_instance`] does and links it to the run (`started_at` is
     /// `new.created_at`). False, with nothing written, when the run is unknown or already has
-    /// an instance: of concurrent starts of one run, exactly one wins.
+    /// an instance: of concurrent starts of one run, exactly one wins. With `max_active`, also
+    /// false when that many runs of the workflow already have an unfinished instance — checked
+    /// under a per-workflow lock, so nodes starting runs at once never exceed it.
     async fn start_run(
         &self,
         namespace: &str,
@@ -326,6 +328,7 @@ pub trait Store: Send + Sync {
         logical_date: i64,
         new: &NewInstance,
         lease: Duration,
+        max_active: Option<u32>,
     ) -> Result<bool>;
 
     /// A workflow's settings; the defaults when never written.

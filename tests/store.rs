@@ -80,6 +80,7 @@ suite! {
     runs::a_run_shows_its_instance_status,
     runs::a_queued_run_starts_once,
     runs::concurrent_starts_of_a_run_have_one_winner,
+    runs::max_active_runs_holds_across_nodes,
     runs::concurrent_overlapping_add_runs_create_each_date_once,
     runs::settings_default_and_round_trip,
     durability::data_survives_reopening,

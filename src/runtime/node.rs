@@ -122,6 +122,8 @@ pub struct Node {
     pub waiters: Arc<Waiters>,
     /// Nudged after a commit that queued lifecycle CloudEvents.
     pub outbox: Arc<Notify>,
+    /// Nudged when an instance ended here (its run frees a slot).
+    pub ended: Arc<Notify>,
 }
 
 impl Node {
@@ -132,8 +134,13 @@ impl Node {
             tx: tx.clone(),
             waiters: Arc::default(),
             outbox: Arc::default(),
+            ended: Arc::default(),
         };
-        let (waiters, outbox) = (node.waiters.clone(), node.outbox.clone());
+        let (waiters, outbox, ended) = (
+            node.waiters.clone(),
+            node.outbox.clone(),
+            node.ended.clone(),
+        );
         let spawned = std::thread::Builder::new()
             .name("nagare-engine".into())
             .spawn(move || {
@@ -153,6 +160,7 @@ impl Node {
                     metrics,
                     waiters,
                     outbox,
+                    ended,
                     tx,
                     live: HashMap::new(),
                     definitions: HashMap::new(),
@@ -230,6 +238,7 @@ struct Engine {
     metrics: Arc<Metrics>,
     waiters: Arc<Waiters>,
     outbox: Arc<Notify>,
+    ended: Arc<Notify>,
     tx: mpsc::UnboundedSender<Message>,
     live: HashMap<String, Live>,
     definitions: HashMap<WorkflowKey, Rc<Definition>>,
@@ -523,6 +532,7 @@ impl Engine {
             if live.ended() {
                 self.drop_instance(&id);
                 self.waiters.wake(&id);
+                self.ended.notify_one();
             }
         }
         // Emitted events reach the instances listening on this node (the in-node bus).

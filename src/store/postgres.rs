@@ -637,8 +637,30 @@ impl Store for Postgres {
         logical_date: i64,
         new: &NewInstance,
         lease: Duration,
+        max_active: Option<u32>,
     ) -> Result<bool> {
         let mut tx = self.pool.begin().await?;
+        if let Some(max) = max_active {
+            // One start of this workflow's runs at a time (across nodes): the count below then
+            // sees every run started before (read committed: each statement a new snapshot).
+            sqlx::query("SELECT pg_advisory_xact_lock(hashtext($1 || '/' || $2))")
+                .bind(namespace)
+                .bind(name)
+                .execute(&mut *tx)
+                .await?;
+            let active: i64 = sqlx::query_scalar(
+                "SELECT count(*) FROM runs r JOIN instances i ON i.id = r.instance_id \
+                 WHERE r.namespace = $1 AND r.name = $2 \
+                   AND i.status NOT IN ('completed', 'faulted', 'cancelled')",
+            )
+            .bind(namespace)
+            .bind(name)
+            .fetch_one(&mut *tx)
+            .await?;
+            if active >= i64::from(max) {
+                return Ok(false);
+            }
+        }
         // The run's row lock decides between concurrent starts: a second start waits here for
         // the first to commit, then finds the run no longer queued (the re-check of a locked
         // row sees its new instance) and returns false before writing anything.

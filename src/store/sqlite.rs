@@ -593,10 +593,25 @@ impl Store for Sqlite {
         logical_date: i64,
         new: &NewInstance,
         lease: Duration,
+        max_active: Option<u32>,
     ) -> Result<bool> {
         // The write transaction is the lock: nothing changes the run between the check and
         // the update, and a false answer rolls back (writes nothing).
         let mut tx = write(&self.writer).await?;
+        if let Some(max) = max_active {
+            let active: i64 = sqlx::query_scalar(
+                "SELECT count(*) FROM runs r JOIN instances i ON i.id = r.instance_id \
+                 WHERE r.namespace = ?1 AND r.name = ?2 \
+                   AND i.status NOT IN ('completed', 'faulted', 'cancelled')",
+            )
+            .bind(namespace)
+            .bind(name)
+            .fetch_one(&mut *tx)
+            .await?;
+            if active >= i64::from(max) {
+                return Ok(false);
+            }
+        }
         let queued = sqlx::query(
             "SELECT 1 FROM runs WHERE namespace = ?1 AND name = ?2 AND logical_date = ?3 \
              AND instance_id IS NULL",

@@ -52,7 +52,14 @@ async fn the_run(store: &dyn Store, day: i64) -> RunRow {
 /// Starts the run of `day` as instance `n`, owned by `a`; it must win.
 async fn start(store: &dyn Store, day: i64, n: u32) {
     let started = store
-        .start_run("default", "greet", date(day), &new_instance(n, "a"), LONG)
+        .start_run(
+            "default",
+            "greet",
+            date(day),
+            &new_instance(n, "a"),
+            LONG,
+            None,
+        )
         .await
         .unwrap();
     assert!(started, "the run of day {day} was queued");
@@ -294,7 +301,14 @@ pub async fn a_queued_run_starts_once(f: &Fixture) {
     let store = &*store;
     // No run, no start, and nothing written.
     let unknown = store
-        .start_run("default", "greet", date(0), &new_instance(1, "a"), LONG)
+        .start_run(
+            "default",
+            "greet",
+            date(0),
+            &new_instance(1, "a"),
+            LONG,
+            None,
+        )
         .await
         .unwrap();
     assert!(!unknown);
@@ -317,7 +331,14 @@ pub async fn a_queued_run_starts_once(f: &Fixture) {
     );
 
     let second = store
-        .start_run("default", "greet", date(0), &new_instance(2, "b"), LONG)
+        .start_run(
+            "default",
+            "greet",
+            date(0),
+            &new_instance(2, "b"),
+            LONG,
+            None,
+        )
         .await
         .unwrap();
     assert!(!second, "a run starts once");
@@ -326,7 +347,14 @@ pub async fn a_queued_run_starts_once(f: &Fixture) {
 
     // A start that fails (the instance id exists) leaves the run queued.
     let clash = store
-        .start_run("default", "greet", date(1), &new_instance(1, "a"), LONG)
+        .start_run(
+            "default",
+            "greet",
+            date(1),
+            &new_instance(1, "a"),
+            LONG,
+            None,
+        )
         .await;
     assert!(clash.is_err());
     let still = the_run(store, 1).await;
@@ -349,7 +377,7 @@ pub async fn concurrent_starts_of_a_run_have_one_winner(f: &Fixture) {
                 tokio::spawn(async move {
                     let new = new_instance(n, &format!("node{i}"));
                     let won = store
-                        .start_run("default", "greet", date(i64::from(day)), &new, LONG)
+                        .start_run("default", "greet", date(i64::from(day)), &new, LONG, None)
                         .await
                         .unwrap();
                     (n, won)
@@ -481,5 +509,79 @@ pub async fn settings_default_and_round_trip(f: &Fixture) {
     assert_eq!(
         reopened.settings("default", "greet").await.unwrap(),
         replaced
+    );
+}
+
+/// `max_active`: nodes starting different runs of one workflow at once never exceed it; an
+/// ended run frees its slot.
+pub async fn max_active_runs_holds_across_nodes(f: &Fixture) {
+    let nodes = [f.open().await, f.open().await];
+    nodes[0]
+        .add_runs(&runs_of(0..6, "backfill"), false)
+        .await
+        .unwrap();
+    let tries: Vec<_> = (0..6u32)
+        .map(|day| {
+            let store: Arc<dyn Store> = nodes[day as usize % 2].clone();
+            tokio::spawn(async move {
+                let new = new_instance(day, &format!("node{}", day % 2));
+                store
+                    .start_run(
+                        "default",
+                        "greet",
+                        date(i64::from(day)),
+                        &new,
+                        LONG,
+                        Some(2),
+                    )
+                    .await
+                    .unwrap()
+            })
+        })
+        .collect();
+    let mut started = 0;
+    for t in tries {
+        started += usize::from(t.await.unwrap());
+    }
+    assert_eq!(started, 2, "two runs at most");
+    // One of them ends: one more may start.
+    let running: Vec<RunRow> = nodes[0]
+        .runs("default", "greet", None, None, 0)
+        .await
+        .unwrap()
+        .into_iter()
+        .filter(|r| r.instance.is_some())
+        .collect();
+    let first = running[0].instance.clone().unwrap();
+    let owner = nodes[0]
+        .instance(&first)
+        .await
+        .unwrap()
+        .unwrap()
+        .owner
+        .unwrap();
+    let n: u32 = (0..6).find(|n| id(*n) == first).unwrap();
+    set_status(&*nodes[0], &owner, n, "completed").await;
+    let queued: Vec<i64> = nodes[0]
+        .runs("default", "greet", None, None, 0)
+        .await
+        .unwrap()
+        .iter()
+        .filter(|r| r.instance.is_none())
+        .map(|r| r.logical_date)
+        .collect();
+    let new = new_instance(50, "node0");
+    assert!(
+        nodes[0]
+            .start_run("default", "greet", queued[0], &new, LONG, Some(2))
+            .await
+            .unwrap()
+    );
+    let new = new_instance(51, "node0");
+    assert!(
+        !nodes[1]
+            .start_run("default", "greet", queued[1], &new, LONG, Some(2))
+            .await
+            .unwrap()
     );
 }

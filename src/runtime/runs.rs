@@ -1,0 +1,398 @@
+//! Runs: executions of a workflow for one logical date each — queued by the schedule, by a
+//! backfill or by hand — and started when run control lets them (`maxActiveRuns`, pause).
+//!
+//! The decisions are `schedule`'s (pure); this file feeds it what the store knows and acts on
+//! its answers. Runs are unique per workflow and logical date in the store, so several nodes
+//! may plan the same dates: each date is queued once, and `start_run` lets one node start it.
+//!
+//! The loop sleeps until the next due time of any schedule (no polling for due runs), or until
+//! nudged (a run was queued, an instance ended on this node); a one-second tick covers what
+//! other nodes changed.
+//!
+//! A run's instance gets as input `{logicalDate: "YYYY-MM-DD" (the date in the workflow's
+//! time zone, Airflow's `ds`), logicalTime, dataInterval: {start, end}, runKind}` (RFC 3339).
+
+use super::effect::now_ms;
+use super::history::rfc3339;
+use super::journal::Record;
+use super::node::{Message, Node};
+use crate::dsl::model::Schedule;
+use crate::schedule::admission::{self, Run, RunState};
+use crate::schedule::{Interval, Overrides, Settings, Timetable, planner};
+use crate::store::{NewInstance, NewRun, Store, WorkflowKey, WorkflowSettings};
+use jiff::Timestamp;
+use serde_json::{Map, Value, json};
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::sync::Notify;
+
+/// A workflow's run control, as of now: its latest version, settings and timetable.
+pub struct Plan {
+    pub key: WorkflowKey,
+    pub settings: Settings,
+    pub timetable: Timetable,
+    pub stored: WorkflowSettings,
+}
+
+#[derive(Clone)]
+pub struct Runs {
+    pub store: Arc<dyn Store>,
+    pub node: Node,
+    /// This node's name and lease (a started run's instance is this node's).
+    pub name: String,
+    pub lease: Duration,
+    /// Nudges the loop: runs were queued, or an instance ended.
+    pub wake: Arc<Notify>,
+}
+
+impl Runs {
+    /// The run control of `namespace/name` (its highest version).
+    pub async fn plan(&self, namespace: &str, name: &str) -> Result<Plan, String> {
+        self.plan_with(namespace, name, None).await
+    }
+
+    /// The run control with other overrides than the stored ones (to check a change).
+    pub async fn plan_with(
+        &self,
+        namespace: &str,
+        name: &str,
+        overrides: Option<Value>,
+    ) -> Result<Plan, String> {
+        let versions = self.store.workflows().await.map_err(|e| e.to_string())?;
+        let latest = versions
+            .into_iter()
+            .filter(|w| w.key.namespace == namespace && w.key.name == name)
+            .max_by(|a, b| semver(&a.key.version).cmp(&semver(&b.key.version)))
+            .ok_or_else(|| format!("no workflow {namespace}/{name}"))?;
+        let mut stored = self
+            .store
+            .settings(namespace, name)
+            .await
+            .map_err(|e| e.to_string())?;
+        if let Some(o) = overrides {
+            stored.overrides = o;
+        }
+        let (schedule, metadata) = document_parts(&latest.source)?;
+        let overrides = Overrides::from_json(&stored.overrides).map_err(|e| e.to_string())?;
+        let settings = Settings::new(metadata.as_ref(), &overrides).map_err(|e| e.to_string())?;
+        let timetable = Timetable::new(schedule.as_ref(), &settings).map_err(|e| e.to_string())?;
+        Ok(Plan {
+            key: latest.key,
+            settings,
+            timetable,
+            stored,
+        })
+    }
+
+    /// Queues the runs of every logical date in `[from, to]` (dates as users write them, in
+    /// the workflow's zone). Answers `{queued: [dates], skipped, notDue}`.
+    pub async fn backfill(
+        &self,
+        namespace: &str,
+        name: &str,
+        from: &str,
+        to: &str,
+        rerun: bool,
+    ) -> Result<Value, String> {
+        let plan = self.plan(namespace, name).await?;
+        let from = plan
+            .settings
+            .parse_date(from)
+            .map_err(|e| format!("from: {e}"))?;
+        let to = plan
+            .settings
+            .parse_date(to)
+            .map_err(|e| format!("to: {e}"))?;
+        let existing = self.existing(namespace, name, Some(from), Some(to)).await?;
+        let planned = planner::backfill(&plan.timetable, from, to, rerun, &existing, now())
+            .map_err(|e| e.to_string())?;
+        let intervals: Vec<Interval> = planned.runs.iter().map(|p| p.interval.clone()).collect();
+        let queued = self.queue(&plan, &intervals, "backfill", rerun).await?;
+        Ok(json!({
+            "queued": queued.iter().map(|d| day(&plan.settings, *d)).collect::<Vec<_>>(),
+            "skipped": planned.skipped,
+            "notDue": planned.not_due,
+        }))
+    }
+
+    /// Queues one run for `date` outside the schedule (an ad-hoc run).
+    pub async fn trigger(
+        &self,
+        namespace: &str,
+        name: &str,
+        date: &str,
+        rerun: bool,
+    ) -> Result<Value, String> {
+        let plan = self.plan(namespace, name).await?;
+        let at = plan.settings.parse_date(date)?;
+        let interval = plan.timetable.interval_for(at).map_err(|e| e.to_string())?;
+        let queued = self.queue(&plan, &[interval], "manual", rerun).await?;
+        if queued.is_empty() {
+            return Err(format!(
+                "a run for {date} exists already (rerun it to run it again)"
+            ));
+        }
+        Ok(json!({"queued": [day(&plan.settings, queued[0])]}))
+    }
+
+    async fn queue(
+        &self,
+        plan: &Plan,
+        intervals: &[Interval],
+        kind: &str,
+        rerun: bool,
+    ) -> Result<Vec<i64>, String> {
+        let now = now_ms();
+        let runs: Vec<NewRun> = intervals
+            .iter()
+            .map(|i| NewRun {
+                namespace: plan.key.namespace.clone(),
+                name: plan.key.name.clone(),
+                version: plan.key.version.clone(),
+                logical_date: i.logical_date.as_millisecond(),
+                interval_start: i.start.as_millisecond(),
+                interval_end: i.end.as_millisecond(),
+                kind: kind.into(),
+                created_at: now,
+            })
+            .collect();
+        let queued = self
+            .store
+            .add_runs(&runs, rerun)
+            .await
+            .map_err(|e| e.to_string())?;
+        self.wake.notify_one();
+        Ok(queued)
+    }
+
+    async fn existing(
+        &self,
+        namespace: &str,
+        name: &str,
+        from: Option<Timestamp>,
+        to: Option<Timestamp>,
+    ) -> Result<BTreeSet<Timestamp>, String> {
+        let rows = self
+            .store
+            .runs(
+                namespace,
+                name,
+                from.map(|t| t.as_millisecond()),
+                to.map(|t| t.as_millisecond()),
+                0,
+            )
+            .await
+            .map_err(|e| e.to_string())?;
+        Ok(rows
+            .iter()
+            .filter_map(|r| Timestamp::from_millisecond(r.logical_date).ok())
+            .collect())
+    }
+
+    /// Queues what the schedule says is due, then starts the queued runs run control allows.
+    /// Returns when the next schedule is due.
+    async fn tick(&self) -> Option<Timestamp> {
+        let mut next: Option<Timestamp> = None;
+        let Ok(all) = self.store.workflows().await else {
+            return None;
+        };
+        let names: BTreeSet<(String, String)> = all
+            .into_iter()
+            .map(|w| (w.key.namespace, w.key.name))
+            .collect();
+        for (namespace, name) in names {
+            let plan = match self.plan(&namespace, &name).await {
+                Ok(p) => p,
+                Err(_) => continue,
+            };
+            if plan.timetable.has_grid() && !plan.stored.paused {
+                if let Err(e) = self.schedule(&plan).await {
+                    eprintln!("nagare: scheduling {namespace}/{name}: {e}");
+                }
+                if let Some(due) = plan.timetable.next_due(now()).map(|i| i.due) {
+                    next = Some(next.map_or(due, |n| n.min(due)));
+                }
+            }
+            if !plan.stored.paused
+                && let Err(e) = self.admit(&plan).await
+            {
+                eprintln!("nagare: starting runs of {namespace}/{name}: {e}");
+            }
+        }
+        next
+    }
+
+    /// Queues the due runs of a schedule (one, or every missed one with catchup).
+    async fn schedule(&self, plan: &Plan) -> Result<(), String> {
+        let last = plan
+            .stored
+            .last_scheduled
+            .and_then(|ms| Timestamp::from_millisecond(ms).ok());
+        let existing = self
+            .existing(&plan.key.namespace, &plan.key.name, last, None)
+            .await?;
+        let due = planner::catchup(
+            &plan.timetable,
+            &plan.settings,
+            now(),
+            last,
+            &existing,
+            1000,
+        )
+        .map_err(|e| e.to_string())?;
+        let Some(latest) = due.last().map(|i| i.logical_date.as_millisecond()) else {
+            return Ok(());
+        };
+        self.queue(plan, &due, "scheduled", false).await?;
+        let mut stored = self
+            .store
+            .settings(&plan.key.namespace, &plan.key.name)
+            .await
+            .map_err(|e| e.to_string())?;
+        if stored.last_scheduled.is_none_or(|l| l < latest) {
+            stored.last_scheduled = Some(latest);
+            self.store
+                .put_settings(&plan.key.namespace, &plan.key.name, &stored)
+                .await
+                .map_err(|e| e.to_string())?;
+        }
+        Ok(())
+    }
+
+    /// Starts the queued runs that `maxActiveRuns` allows, oldest first.
+    async fn admit(&self, plan: &Plan) -> Result<(), String> {
+        let (namespace, name) = (&plan.key.namespace, &plan.key.name);
+        let rows = self
+            .store
+            .runs(namespace, name, None, None, 0)
+            .await
+            .map_err(|e| e.to_string())?;
+        if !rows.iter().any(|r| r.status == "queued") {
+            return Ok(());
+        }
+        let runs: Vec<Run> = rows
+            .iter()
+            .filter_map(|r| {
+                Some(Run {
+                    logical_date: Timestamp::from_millisecond(r.logical_date).ok()?,
+                    state: match r.status.as_str() {
+                        "queued" => RunState::Queued,
+                        "completed" => RunState::Succeeded,
+                        "faulted" | "cancelled" => RunState::Failed,
+                        _ => RunState::Running,
+                    },
+                    tasks: BTreeMap::new(),
+                })
+            })
+            .collect();
+        let startable =
+            admission::startable_runs(&runs, &plan.settings, &admission::Server::default());
+        for date in startable {
+            let ms = date.as_millisecond();
+            let Some(row) = rows.iter().find(|r| r.logical_date == ms) else {
+                continue;
+            };
+            let id = uuid::Uuid::now_v7().to_string();
+            let now = now_ms();
+            let input = run_input(
+                &plan.settings,
+                row.logical_date,
+                row.interval_start,
+                row.interval_end,
+                &row.kind,
+            );
+            let started = Record::Started {
+                id: id.clone(),
+                input: input.clone(),
+                now,
+            };
+            let new = NewInstance {
+                id: id.clone(),
+                workflow: WorkflowKey {
+                    namespace: namespace.clone(),
+                    name: name.clone(),
+                    version: row.version.clone(),
+                },
+                input,
+                started: serde_json::to_value(&started).unwrap_or_default(),
+                created_at: now,
+                owner: self.name.clone(),
+            };
+            // Another node may have started it meanwhile: then this one does nothing.
+            if self
+                .store
+                .start_run(
+                    namespace,
+                    name,
+                    ms,
+                    &new,
+                    self.lease,
+                    Some(plan.settings.max_active_runs),
+                )
+                .await
+                .map_err(|e| e.to_string())?
+            {
+                self.node.send(Message::Adopt { id });
+            }
+        }
+        Ok(())
+    }
+
+    /// The loop of this node: schedules and admission, until the process ends.
+    pub async fn run(self) {
+        loop {
+            let next = self.tick().await;
+            let mut wait = Duration::from_secs(1);
+            if let Some(due) = next {
+                let ms = due.as_millisecond() - now_ms();
+                wait = wait.min(Duration::from_millis(ms.max(0) as u64));
+            }
+            let _ = tokio::time::timeout(wait, self.wake.notified()).await;
+        }
+    }
+}
+
+/// The input of a run's instance (see the module documentation).
+fn run_input(settings: &Settings, date: i64, start: i64, end: i64, kind: &str) -> Value {
+    json!({
+        "logicalDate": day(settings, date),
+        "logicalTime": rfc3339(date),
+        "dataInterval": {"start": rfc3339(start), "end": rfc3339(end)},
+        "runKind": kind,
+    })
+}
+
+/// A logical date as the day it is in the workflow's zone.
+pub fn day(settings: &Settings, ms: i64) -> String {
+    Timestamp::from_millisecond(ms)
+        .map(|t| {
+            t.to_zoned_datetime(settings.timezone.clone())
+                .date()
+                .to_string()
+        })
+        .unwrap_or_default()
+}
+
+fn now() -> Timestamp {
+    Timestamp::from_millisecond(now_ms()).unwrap_or(Timestamp::UNIX_EPOCH)
+}
+
+/// The schedule and metadata of a stored document (the compiled definition is not `Send`).
+fn document_parts(source: &str) -> Result<(Option<Schedule>, Option<Map<String, Value>>), String> {
+    let def = crate::workflow::load("stored workflow", source).map_err(|ds| {
+        ds.iter()
+            .map(ToString::to_string)
+            .collect::<Vec<_>>()
+            .join("; ")
+    })?;
+    let w = &def.workflow;
+    Ok((w.schedule.clone(), w.document.metadata.clone()))
+}
+
+/// Orders `MAJOR.MINOR.PATCH` versions numerically.
+fn semver(v: &str) -> Vec<u64> {
+    v.split(['.', '-', '+'])
+        .map(|p| p.parse::<u64>().unwrap_or(0))
+        .collect()
+}
