@@ -10,5 +10,5 @@ pub mod metrics;
 pub mod node;
 pub mod registry;
 pub mod replay;
-pub mod runs;
 pub mod resource;
+pub mod runs;
