@@ -114,6 +114,7 @@ pub async fn serve(options: Options) -> Result<(), String> {
         name: name.clone(),
         lease: options.lease,
         wake: node.ended.clone(),
+        parts: Default::default(),
     };
     tokio::spawn(runs.clone().run());
     let app = Arc::new(App {

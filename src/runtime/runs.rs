@@ -44,7 +44,12 @@ pub struct Runs {
     pub lease: Duration,
     /// Nudges the loop: runs were queued, or an instance ended.
     pub wake: Arc<Notify>,
+    /// The schedule and metadata of each stored document, by digest (documents are immutable,
+    /// so this never goes stale; it saves a compile per workflow per tick).
+    pub parts: Arc<std::sync::Mutex<std::collections::HashMap<String, Parts>>>,
 }
+
+type Parts = (Option<Schedule>, Option<Map<String, Value>>);
 
 impl Runs {
     /// The run control of `namespace/name` (its highest version).
@@ -73,7 +78,21 @@ impl Runs {
         if let Some(o) = overrides {
             stored.overrides = o;
         }
-        let (schedule, metadata) = document_parts(&latest.source)?;
+        let cached = self
+            .parts
+            .lock()
+            .ok()
+            .and_then(|m| m.get(&latest.digest).cloned());
+        let (schedule, metadata) = match cached {
+            Some(parts) => parts,
+            None => {
+                let parts = document_parts(&latest.source)?;
+                if let Ok(mut m) = self.parts.lock() {
+                    m.insert(latest.digest.clone(), parts.clone());
+                }
+                parts
+            }
+        };
         let overrides = Overrides::from_json(&stored.overrides).map_err(|e| e.to_string())?;
         let settings = Settings::new(metadata.as_ref(), &overrides).map_err(|e| e.to_string())?;
         let timetable = Timetable::new(schedule.as_ref(), &settings).map_err(|e| e.to_string())?;
@@ -379,7 +398,7 @@ fn now() -> Timestamp {
 }
 
 /// The schedule and metadata of a stored document (the compiled definition is not `Send`).
-fn document_parts(source: &str) -> Result<(Option<Schedule>, Option<Map<String, Value>>), String> {
+fn document_parts(source: &str) -> Result<Parts, String> {
     let def = crate::workflow::load("stored workflow", source).map_err(|ds| {
         ds.iter()
             .map(ToString::to_string)
