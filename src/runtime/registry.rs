@@ -98,7 +98,7 @@ impl Registry {
 }
 
 /// Orders `MAJOR.MINOR.PATCH[-pre]`; a pre-release sorts before its release.
-fn semver(v: &str) -> (u64, u64, u64, bool, String) {
+pub fn semver(v: &str) -> (u64, u64, u64, bool, String) {
     let (core, pre) = v.split_once('-').map_or((v, ""), |(c, p)| (c, p));
     let core = core.split('+').next().unwrap_or(core);
     let mut n = core.split('.').map(|p| p.parse::<u64>().unwrap_or(0));

@@ -68,7 +68,7 @@ impl Runs {
         let latest = versions
             .into_iter()
             .filter(|w| w.key.namespace == namespace && w.key.name == name)
-            .max_by(|a, b| semver(&a.key.version).cmp(&semver(&b.key.version)))
+            .max_by_key(|w| super::registry::semver(&w.key.version))
             .ok_or_else(|| format!("no workflow {namespace}/{name}"))?;
         let mut stored = self
             .store
@@ -407,11 +407,4 @@ fn document_parts(source: &str) -> Result<Parts, String> {
     })?;
     let w = &def.workflow;
     Ok((w.schedule.clone(), w.document.metadata.clone()))
-}
-
-/// Orders `MAJOR.MINOR.PATCH` versions numerically.
-fn semver(v: &str) -> Vec<u64> {
-    v.split(['.', '-', '+'])
-        .map(|p| p.parse::<u64>().unwrap_or(0))
-        .collect()
 }
