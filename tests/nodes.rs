@@ -60,12 +60,19 @@ fn a_killed_node_s_instances_move_to_another() {
             )
         })
         .collect();
-    for id in &on_a {
-        http.until(&a, id, Duration::from_secs(20), "work to start on A", |v| {
-            v["tasks"]
-                .as_array()
-                .is_some_and(|ts| ts.iter().any(|t| t["name"] == "work"))
-        });
+    // Kill A while its four runs of `work` are in progress: their processes have begun.
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        let text = std::fs::read_to_string(&log).unwrap_or_default();
+        if (0..4).all(|n| text.contains(&format!("start a{n} "))) {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "work did not start on A: {text}\n{}",
+            a.log()
+        );
+        std::thread::sleep(Duration::from_millis(10));
     }
     let killed_at = now_ms();
     let killed = Instant::now();
