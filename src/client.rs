@@ -7,7 +7,6 @@
 
 use reqwest::{Method, StatusCode};
 use serde_json::Value;
-use std::cmp::Ordering;
 use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
@@ -178,7 +177,7 @@ impl Client {
             .iter()
             .filter(|w| w["namespace"] == namespace && w["name"] == name)
             .filter_map(|w| w["version"].as_str())
-            .max_by(|a, b| semver_cmp(a, b))
+            .max_by(|a, b| crate::runtime::registry::precedence(a, b))
             .map(String::from)
             .ok_or_else(|| {
                 eprintln!("nagare: no workflow {namespace}/{name} on {}", self.server);
@@ -407,50 +406,6 @@ impl Client {
             }
             Err(c) => c,
         }
-    }
-}
-
-/// Semantic version precedence (semver.org §11): the numbers of the core numerically, a
-/// pre-release below its release, pre-release identifiers numerically or as text (numbers
-/// first), build metadata ignored. Versions that are not semver compare as text, below any
-/// that is.
-fn semver_cmp(a: &str, b: &str) -> Ordering {
-    fn parse(v: &str) -> Option<([u64; 3], Option<Vec<&str>>)> {
-        let v = v.split('+').next()?;
-        let (core, pre) = match v.split_once('-') {
-            Some((c, p)) => (c, Some(p.split('.').collect())),
-            None => (v, None),
-        };
-        let mut numbers = [0u64; 3];
-        let mut parts = core.split('.');
-        for n in &mut numbers {
-            *n = parts.next()?.parse().ok()?;
-        }
-        parts.next().is_none().then_some((numbers, pre))
-    }
-    fn identifier(a: &str, b: &str) -> Ordering {
-        match (a.parse::<u64>(), b.parse::<u64>()) {
-            (Ok(x), Ok(y)) => x.cmp(&y),
-            (Ok(_), Err(_)) => Ordering::Less,
-            (Err(_), Ok(_)) => Ordering::Greater,
-            (Err(_), Err(_)) => a.cmp(b),
-        }
-    }
-    match (parse(a), parse(b)) {
-        (Some((x, px)), Some((y, py))) => x.cmp(&y).then_with(|| match (px, py) {
-            (None, None) => Ordering::Equal,
-            (None, Some(_)) => Ordering::Greater,
-            (Some(_), None) => Ordering::Less,
-            (Some(p), Some(q)) => p
-                .iter()
-                .zip(&q)
-                .map(|(i, j)| identifier(i, j))
-                .find(|o| o.is_ne())
-                .unwrap_or_else(|| p.len().cmp(&q.len())),
-        }),
-        (Some(_), None) => Ordering::Greater,
-        (None, Some(_)) => Ordering::Less,
-        (None, None) => a.cmp(b),
     }
 }
 

@@ -2,6 +2,7 @@
 //! `nagare run --workflows DIR` fills it from a folder (later, the service's registry).
 
 use crate::dsl::diagnostic::Diagnostic;
+use std::cmp::Ordering;
 use std::path::Path;
 
 /// One known workflow: where it came from and its text (compiled when it runs).
@@ -90,25 +91,57 @@ impl Registry {
             .iter()
             .filter(|e| e.namespace == namespace && e.name == name);
         if version == "latest" {
-            candidates.max_by_key(|e| semver(&e.version)).cloned()
+            candidates
+                .max_by(|a, b| precedence(&a.version, &b.version))
+                .cloned()
         } else {
             candidates.find(|e| e.version == version).cloned()
         }
     }
 }
 
-/// Orders `MAJOR.MINOR.PATCH[-pre]`; a pre-release sorts before its release.
-pub fn semver(v: &str) -> (u64, u64, u64, bool, String) {
-    let (core, pre) = v.split_once('-').map_or((v, ""), |(c, p)| (c, p));
-    let core = core.split('+').next().unwrap_or(core);
-    let mut n = core.split('.').map(|p| p.parse::<u64>().unwrap_or(0));
-    (
-        n.next().unwrap_or(0),
-        n.next().unwrap_or(0),
-        n.next().unwrap_or(0),
-        pre.is_empty(),
-        pre.to_string(),
-    )
+/// Semantic version precedence (semver.org §11): the numbers of the core numerically, a
+/// pre-release below its release, pre-release identifiers numerically or as text (numbers
+/// first), build metadata ignored. Versions that are not semver compare as text, below any
+/// that is.
+pub fn precedence(a: &str, b: &str) -> Ordering {
+    fn parse(v: &str) -> Option<([u64; 3], Option<Vec<&str>>)> {
+        let v = v.split('+').next()?;
+        let (core, pre) = match v.split_once('-') {
+            Some((c, p)) => (c, Some(p.split('.').collect())),
+            None => (v, None),
+        };
+        let mut numbers = [0u64; 3];
+        let mut parts = core.split('.');
+        for n in &mut numbers {
+            *n = parts.next()?.parse().ok()?;
+        }
+        parts.next().is_none().then_some((numbers, pre))
+    }
+    fn identifier(a: &str, b: &str) -> Ordering {
+        match (a.parse::<u64>(), b.parse::<u64>()) {
+            (Ok(x), Ok(y)) => x.cmp(&y),
+            (Ok(_), Err(_)) => Ordering::Less,
+            (Err(_), Ok(_)) => Ordering::Greater,
+            (Err(_), Err(_)) => a.cmp(b),
+        }
+    }
+    match (parse(a), parse(b)) {
+        (Some((x, px)), Some((y, py))) => x.cmp(&y).then_with(|| match (px, py) {
+            (None, None) => Ordering::Equal,
+            (None, Some(_)) => Ordering::Greater,
+            (Some(_), None) => Ordering::Less,
+            (Some(p), Some(q)) => p
+                .iter()
+                .zip(&q)
+                .map(|(i, j)| identifier(i, j))
+                .find(|o| o.is_ne())
+                .unwrap_or_else(|| p.len().cmp(&q.len())),
+        }),
+        (Some(_), None) => Ordering::Greater,
+        (None, Some(_)) => Ordering::Less,
+        (None, None) => a.cmp(b),
+    }
 }
 
 #[cfg(test)]

@@ -68,7 +68,7 @@ impl Runs {
         let latest = versions
             .into_iter()
             .filter(|w| w.key.namespace == namespace && w.key.name == name)
-            .max_by_key(|w| super::registry::semver(&w.key.version))
+            .max_by(|a, b| super::registry::precedence(&a.key.version, &b.key.version))
             .ok_or_else(|| format!("no workflow {namespace}/{name}"))?;
         let mut stored = self
             .store
