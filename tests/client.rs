@@ -2,6 +2,7 @@
 
 #[path = "support/postgres.rs"]
 mod postgres;
+#[macro_use]
 #[path = "support/server.rs"]
 mod server;
 
@@ -10,24 +11,6 @@ use server::{Backing, Http, Server, TempDir};
 use std::path::Path;
 use std::process::Command;
 use std::time::Duration;
-
-/// Runs `check` once on a fresh SQLite data directory and once on a fresh PostgreSQL database.
-macro_rules! on_both_stores {
-    ($($check:ident),* $(,)?) => {$(
-        mod $check {
-            #[test]
-            fn sqlite() {
-                let dir = super::TempDir::new("client");
-                super::$check(&super::Backing::Sqlite(dir.path().to_path_buf()));
-            }
-            #[test]
-            fn postgres() {
-                let db = super::postgres::database();
-                super::$check(&super::Backing::Postgres(db.url().to_string()));
-            }
-        }
-    )*};
-}
 
 on_both_stores!(
     push,

@@ -4,12 +4,15 @@
 
 #[path = "support/postgres.rs"]
 mod postgres;
+#[macro_use]
 #[path = "support/server.rs"]
 mod server;
 
 use serde_json::{Value, json};
 use server::{Backing, Http, Server, TempDir};
 use std::time::{Duration, Instant};
+
+on_both_stores!(backfill, schedule_and_pause);
 
 /// A daily pipeline: two runs at most at once; each run takes a little while.
 const DAILY: &str = r#"
@@ -85,7 +88,7 @@ fn most_at_once(items: &[Value]) -> usize {
     most as usize
 }
 
-fn check_backfill(backing: &Backing) {
+fn backfill(backing: &Backing) {
     let http = Http::default();
     let server = Server::start(backing, &[]);
     http.push(&server, DAILY);
@@ -165,18 +168,6 @@ fn check_backfill(backing: &Backing) {
     assert_eq!(s, 404);
 }
 
-#[test]
-fn backfill_sqlite() {
-    let dir = TempDir::new("runs");
-    check_backfill(&Backing::Sqlite(dir.path().join("data")));
-}
-
-#[test]
-fn backfill_postgres() {
-    let db = postgres::database();
-    check_backfill(&Backing::Postgres(db.url().to_string()));
-}
-
 /// Every second, from a start date far back, without catchup: one run per due second.
 const TICKING: &str = r#"
 document:
@@ -197,7 +188,7 @@ fn count(http: &Http, server: &Server) -> usize {
     v["items"].as_array().map_or(0, Vec::len)
 }
 
-fn check_schedule_and_pause(backing: &Backing) {
+fn schedule_and_pause(backing: &Backing) {
     let http = Http::default();
     let server = Server::start(backing, &[]);
     http.push(&server, TICKING);
@@ -232,18 +223,6 @@ fn check_schedule_and_pause(backing: &Backing) {
     for r in v["items"].as_array().unwrap() {
         assert_eq!(r["kind"], "scheduled");
     }
-}
-
-#[test]
-fn schedule_and_pause_sqlite() {
-    let dir = TempDir::new("runs");
-    check_schedule_and_pause(&Backing::Sqlite(dir.path().join("data")));
-}
-
-#[test]
-fn schedule_and_pause_postgres() {
-    let db = postgres::database();
-    check_schedule_and_pause(&Backing::Postgres(db.url().to_string()));
 }
 
 /// Two nodes backfilling the same range at once: each date has one run, run once.

@@ -2,6 +2,7 @@
 
 #[path = "support/postgres.rs"]
 mod postgres;
+#[macro_use]
 #[path = "support/server.rs"]
 mod server;
 
@@ -16,24 +17,6 @@ use std::collections::HashSet;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
-
-/// Runs `check` once on a fresh SQLite data directory and once on a fresh PostgreSQL database.
-macro_rules! on_both_stores {
-    ($($check:ident),* $(,)?) => {$(
-        mod $check {
-            #[test]
-            fn sqlite() {
-                let dir = super::TempDir::new("sink");
-                super::$check(&super::Backing::Sqlite(dir.path().to_path_buf()));
-            }
-            #[test]
-            fn postgres() {
-                let db = super::postgres::database();
-                super::$check(&super::Backing::Postgres(db.url().to_string()));
-            }
-        }
-    )*};
-}
 
 on_both_stores!(
     events_of_a_run,

@@ -3,6 +3,27 @@
 #![allow(dead_code)]
 
 use serde_json::Value;
+
+/// Makes a `sqlite` and a `postgres` test of each `check(&Backing)` named, on a fresh data
+/// directory and a fresh database. The including file declares `mod postgres;` (from
+/// `support/postgres.rs`) and imports `Backing` and `TempDir`.
+#[allow(unused_macros)]
+macro_rules! on_both_stores {
+    ($($check:ident),* $(,)?) => {$(
+        mod $check {
+            #[test]
+            fn sqlite() {
+                let dir = super::TempDir::new(stringify!($check));
+                super::$check(&super::Backing::Sqlite(dir.path().to_path_buf()));
+            }
+            #[test]
+            fn postgres() {
+                let db = super::postgres::database();
+                super::$check(&super::Backing::Postgres(db.url().to_string()));
+            }
+        }
+    )*};
+}
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
