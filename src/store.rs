@@ -20,6 +20,7 @@ pub mod sqlite;
 use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
+use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -218,7 +219,17 @@ pub struct RunRow {
     /// The instances of earlier attempts, oldest first: a rerun moves `instance` here (the
     /// instances themselves stay in the store).
     pub previous: Vec<String>,
+    /// A person's override of the whole run's state (`failed` or `succeeded`; see
+    /// [`Store::mark_run`]): the run control reads it instead of the instance's status. A
+    /// rerun clears it.
+    pub marked: Option<String>,
+    /// Overrides of single tasks' states: task reference (a JSON pointer such as
+    /// `/do/0/preprocess`) → `failed` or `succeeded`. A rerun clears them.
+    pub task_marks: BTreeMap<String, String>,
 }
+
+/// The states a run or a task may be marked with ([`Store::mark_run`]).
+pub const MARKS: [&str; 2] = ["failed", "succeeded"];
 
 /// A workflow's settings (namespace/name, all versions), kept by the service.
 #[derive(Debug, Clone, PartialEq)]
@@ -299,8 +310,9 @@ pub trait Store: Send + Sync {
     /// date, also across nodes (the primary key): concurrent calls naming the same date queue
     /// it once. A date that already has a run is skipped, unless `rerun`: then a run whose
     /// instance has ended (or that has none yet) is reset to queued — its instance moves to
-    /// [`RunRow::previous`], it takes this call's version, interval and kind, and keeps its
-    /// `created_at` — while a run whose instance is unfinished is still skipped. A date named
+    /// [`RunRow::previous`], its marks ([`RunRow::marked`], [`RunRow::task_marks`]) are
+    /// cleared, it takes this call's version, interval and kind, and keeps its `created_at` —
+    /// while a run whose instance is unfinished is still skipped. A date named
     /// twice in `runs` counts once (the first). Returns the logical dates queued by this call
     /// (new runs, and with `rerun` the reset or already queued ones), ascending — once per
     /// workflow the call names, so a call naming one workflow gets each date at most once.
@@ -330,6 +342,23 @@ pub trait Store: Send + Sync {
         lease: Duration,
         max_active: Option<u32>,
     ) -> Result<bool>;
+
+    /// Marks a run, or one task of it, failed or succeeded (`state`), or removes the mark
+    /// (`None`). `task: None` marks the whole run (column `marked`); `Some(reference)` sets that
+    /// key of `task_marks`. False when there is no run for that date. A `state` other than
+    /// `failed` or `succeeded` ([`MARKS`]) is an error, and nothing is written.
+    async fn mark_run(
+        &self,
+        namespace: &str,
+        name: &str,
+        logical_date: i64,
+        task: Option<&str>,
+        state: Option<&str>,
+    ) -> Result<bool>;
+    /// The run an instance executes (or executed, while it is still the run's instance: a
+    /// rerun's earlier instances, in [`RunRow::previous`], are not found). `None` too for an
+    /// unknown id or an instance that executes no run.
+    async fn run_of(&self, instance: &str) -> Result<Option<RunRow>>;
 
     /// A workflow's settings; the defaults when never written.
     async fn settings(&self, namespace: &str, name: &str) -> Result<WorkflowSettings>;

@@ -83,6 +83,9 @@ suite! {
     runs::max_active_runs_holds_across_nodes,
     runs::concurrent_overlapping_add_runs_create_each_date_once,
     runs::settings_default_and_round_trip,
+    runs::marks_round_trip_on_a_run_and_its_tasks,
+    runs::a_rerun_clears_marks,
+    runs::run_of_finds_the_run_of_an_instance,
     durability::data_survives_reopening,
     durability::opening_twice_at_once_is_harmless,
 }
@@ -318,7 +321,7 @@ async fn sqlite_is_durable_and_versioned() {
         .iter()
         .map(|row| row.get(0))
         .collect();
-    assert_eq!(versions, [1, 2]);
+    assert_eq!(versions, [1, 2, 3]);
 }
 
 #[tokio::test]

@@ -572,7 +572,7 @@ impl Store for Postgres {
                                END, \
                     instance_id = NULL, started_at = NULL, version = u.version, \
                     interval_start = u.interval_start, interval_end = u.interval_end, \
-                    kind = u.kind \
+                    kind = u.kind, marked = NULL, task_marks = '{}' \
                  FROM unnest($1::text[], $2::text[], $3::text[], $4::bigint[], $5::bigint[], \
                              $6::bigint[], $7::text[]) \
                       AS u(namespace, name, version, logical_date, interval_start, \
@@ -691,6 +691,83 @@ impl Store for Postgres {
         .await?;
         tx.commit().await?;
         Ok(true)
+    }
+
+    async fn mark_run(
+        &self,
+        namespace: &str,
+        name: &str,
+        logical_date: i64,
+        task: Option<&str>,
+        state: Option<&str>,
+    ) -> Result<bool> {
+        shared::check_mark(state)?;
+        let context = |e: sqlx::Error| Error(format!("marking the run of {logical_date}: {e}"));
+        let Some(task) = task else {
+            let marked = sqlx::query(
+                "UPDATE runs SET marked = $4 \
+                 WHERE namespace = $1 AND name = $2 AND logical_date = $3",
+            )
+            .bind(namespace)
+            .bind(name)
+            .bind(logical_date)
+            .bind(state)
+            .execute(&self.pool)
+            .await
+            .map_err(context)?
+            .rows_affected();
+            return Ok(marked == 1);
+        };
+        // The row lock (FOR UPDATE) holds concurrent marks of the same run back until this
+        // one commits, so none of their changes is lost.
+        let mut tx = self.pool.begin().await?;
+        let Some(row) = sqlx::query(
+            "SELECT task_marks FROM runs WHERE namespace = $1 AND name = $2 AND logical_date = $3 \
+             FOR UPDATE",
+        )
+        .bind(namespace)
+        .bind(name)
+        .bind(logical_date)
+        .fetch_optional(&mut *tx)
+        .await
+        .map_err(context)?
+        else {
+            return Ok(false);
+        };
+        let marks = shared::with_task_mark(
+            logical_date,
+            &row.try_get::<String, _>("task_marks")?,
+            task,
+            state,
+        )?;
+        sqlx::query(
+            "UPDATE runs SET task_marks = $4 \
+             WHERE namespace = $1 AND name = $2 AND logical_date = $3",
+        )
+        .bind(namespace)
+        .bind(name)
+        .bind(logical_date)
+        .bind(marks)
+        .execute(&mut *tx)
+        .await
+        .map_err(context)?;
+        tx.commit().await?;
+        Ok(true)
+    }
+
+    async fn run_of(&self, instance: &str) -> Result<Option<RunRow>> {
+        // The unique index runs_instance finds the run.
+        sqlx::query(concat!(
+            "SELECT ",
+            run_columns!(),
+            " FROM runs r LEFT JOIN instances i ON i.id = r.instance_id \
+             WHERE r.instance_id = $1"
+        ))
+        .bind(instance)
+        .fetch_optional(&self.pool)
+        .await?
+        .map(|row| shared::run_row(&row))
+        .transpose()
     }
 
     async fn settings(&self, namespace: &str, name: &str) -> Result<WorkflowSettings> {

@@ -1,12 +1,12 @@
 //! What both backends share: JSON as text, row decoding, the batch grouping, limits.
 
 use super::{
-    Append, Control, Error, InstanceRow, NewRun, Outgoing, Result, RunRow, StoredWorkflow, Summary,
-    WorkflowKey, WorkflowSettings,
+    Append, Control, Error, InstanceRow, MARKS, NewRun, Outgoing, Result, RunRow, StoredWorkflow,
+    Summary, WorkflowKey, WorkflowSettings,
 };
 use serde_json::Value;
 use sqlx::{ColumnIndex, Decode, Row, Type};
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 /// Milliseconds since the Unix epoch on this process's clock.
@@ -105,7 +105,7 @@ macro_rules! run_columns {
     () => {
         "r.namespace, r.name, r.version, r.logical_date, r.interval_start, r.interval_end, \
          r.kind, r.instance_id, COALESCE(i.status, 'queued') AS status, r.created_at, \
-         r.started_at, i.ended_at, r.previous"
+         r.started_at, i.ended_at, r.previous, r.marked, r.task_marks"
     };
 }
 pub(super) use run_columns;
@@ -126,6 +126,7 @@ where
              ids: {e}"
         ))
     })?;
+    let task_marks = task_marks_of(logical_date, &row.try_get::<String, _>("task_marks")?)?;
     Ok(RunRow {
         namespace: row.try_get("namespace")?,
         name: row.try_get("name")?,
@@ -140,7 +141,46 @@ where
         started_at: row.try_get("started_at")?,
         ended_at: row.try_get("ended_at")?,
         previous,
+        marked: row.try_get("marked")?,
+        task_marks,
     })
+}
+
+/// Decodes the stored `task_marks` of the run of `logical_date`.
+pub(super) fn task_marks_of(logical_date: i64, stored: &str) -> Result<BTreeMap<String, String>> {
+    serde_json::from_str(stored).map_err(|e| {
+        Error(format!(
+            "stored task marks of the run of {logical_date} are not a JSON object of task \
+             references to states: {e}"
+        ))
+    })
+}
+
+/// A mark to write: `failed`, `succeeded`, or none (the mark is removed).
+pub(super) fn check_mark(state: Option<&str>) -> Result<()> {
+    match state {
+        Some(s) if !MARKS.contains(&s) => Err(Error(format!(
+            "a run or task is marked `failed` or `succeeded`, not `{s}`"
+        ))),
+        _ => Ok(()),
+    }
+}
+
+/// The stored `task_marks` of the run of `logical_date` with `task` marked `state` (or its
+/// mark removed), as the column stores it.
+pub(super) fn with_task_mark(
+    logical_date: i64,
+    stored: &str,
+    task: &str,
+    state: Option<&str>,
+) -> Result<String> {
+    let mut marks = task_marks_of(logical_date, stored)?;
+    match state {
+        Some(state) => marks.insert(task.to_string(), state.to_string()),
+        None => marks.remove(task),
+    };
+    serde_json::to_string(&marks)
+        .map_err(|e| Error(format!("task marks of the run of {logical_date}: {e}")))
 }
 
 /// Decodes a row of `SELECT overrides, paused, last_scheduled` from `workflow_settings`.
@@ -375,6 +415,32 @@ mod tests {
         assert_eq!(redact("postgres://u@h/db"), "postgres://u@h/db");
         assert_eq!(redact("postgres://h/db"), "postgres://h/db");
         assert_eq!(redact("nonsense"), "nonsense");
+    }
+
+    #[test]
+    fn marks_are_failed_or_succeeded() {
+        assert!(check_mark(Some("failed")).is_ok());
+        assert!(check_mark(Some("succeeded")).is_ok());
+        assert!(check_mark(None).is_ok());
+        let bad = check_mark(Some("running")).unwrap_err();
+        assert!(bad.0.contains("`running`"), "{bad}");
+    }
+
+    #[test]
+    fn task_marks_are_set_replaced_and_removed() {
+        let one = with_task_mark(7, "{}", "/do/1/b", Some("failed")).unwrap();
+        let two = with_task_mark(7, &one, "/do/0/a", Some("succeeded")).unwrap();
+        assert_eq!(two, r#"{"/do/0/a":"succeeded","/do/1/b":"failed"}"#);
+        let replaced = with_task_mark(7, &two, "/do/1/b", Some("succeeded")).unwrap();
+        assert_eq!(replaced, r#"{"/do/0/a":"succeeded","/do/1/b":"succeeded"}"#);
+        let removed = with_task_mark(7, &replaced, "/do/0/a", None).unwrap();
+        assert_eq!(removed, r#"{"/do/1/b":"succeeded"}"#);
+        assert_eq!(with_task_mark(7, "{}", "/x", None).unwrap(), "{}");
+        let corrupt = with_task_mark(7, "[1]", "/x", None).unwrap_err();
+        assert!(
+            corrupt.0.contains("task marks of the run of 7"),
+            "{corrupt}"
+        );
     }
 
     #[test]

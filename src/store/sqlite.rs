@@ -534,7 +534,8 @@ impl Store for Sqlite {
                     previous = CASE WHEN runs.instance_id IS NULL THEN runs.previous \
                                ELSE json_insert(runs.previous, '$[#]', runs.instance_id) END, \
                     instance_id = NULL, started_at = NULL, version = u.new_version, \
-                    interval_start = u.new_start, interval_end = u.new_end, kind = u.new_kind \
+                    interval_start = u.new_start, interval_end = u.new_end, kind = u.new_kind, \
+                    marked = NULL, task_marks = '{}' \
                  FROM (SELECT value ->> 0 AS new_namespace, value ->> 1 AS new_name, \
                               value ->> 2 AS new_version, value ->> 3 AS new_date, \
                               value ->> 4 AS new_start, value ->> 5 AS new_end, \
@@ -639,6 +640,81 @@ impl Store for Sqlite {
         .await?;
         tx.commit().await?;
         Ok(true)
+    }
+
+    async fn mark_run(
+        &self,
+        namespace: &str,
+        name: &str,
+        logical_date: i64,
+        task: Option<&str>,
+        state: Option<&str>,
+    ) -> Result<bool> {
+        shared::check_mark(state)?;
+        let context = |e: sqlx::Error| Error(format!("marking the run of {logical_date}: {e}"));
+        let Some(task) = task else {
+            let marked = sqlx::query(
+                "UPDATE runs SET marked = ?4 \
+                 WHERE namespace = ?1 AND name = ?2 AND logical_date = ?3",
+            )
+            .bind(namespace)
+            .bind(name)
+            .bind(logical_date)
+            .bind(state)
+            .execute(&self.writer)
+            .await
+            .map_err(context)?
+            .rows_affected();
+            return Ok(marked == 1);
+        };
+        // Read, change and write back in one write transaction: nothing else writes between.
+        let mut tx = write(&self.writer).await?;
+        let Some(row) = sqlx::query(
+            "SELECT task_marks FROM runs WHERE namespace = ?1 AND name = ?2 AND logical_date = ?3",
+        )
+        .bind(namespace)
+        .bind(name)
+        .bind(logical_date)
+        .fetch_optional(&mut *tx)
+        .await
+        .map_err(context)?
+        else {
+            return Ok(false);
+        };
+        let marks = shared::with_task_mark(
+            logical_date,
+            &row.try_get::<String, _>("task_marks")?,
+            task,
+            state,
+        )?;
+        sqlx::query(
+            "UPDATE runs SET task_marks = ?4 \
+             WHERE namespace = ?1 AND name = ?2 AND logical_date = ?3",
+        )
+        .bind(namespace)
+        .bind(name)
+        .bind(logical_date)
+        .bind(marks)
+        .execute(&mut *tx)
+        .await
+        .map_err(context)?;
+        tx.commit().await?;
+        Ok(true)
+    }
+
+    async fn run_of(&self, instance: &str) -> Result<Option<RunRow>> {
+        // The unique index runs_instance finds the run.
+        sqlx::query(concat!(
+            "SELECT ",
+            run_columns!(),
+            " FROM runs r LEFT JOIN instances i ON i.id = r.instance_id \
+             WHERE r.instance_id = ?1"
+        ))
+        .bind(instance)
+        .fetch_optional(&self.reader)
+        .await?
+        .map(|row| shared::run_row(&row))
+        .transpose()
     }
 
     async fn settings(&self, namespace: &str, name: &str) -> Result<WorkflowSettings> {

@@ -1,9 +1,9 @@
 //! Runs (one per workflow and logical date: queue, rerun, start, list) and workflow settings.
 
-use super::{Fixture, LONG, append, id, new_instance, set_status, started};
+use super::{Fixture, LONG, append, create, id, new_instance, set_status, started};
 use nagare::store::{NewRun, RunRow, Store, Summary, WorkflowSettings};
 use serde_json::json;
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 
 const DAY: i64 = 86_400_000;
@@ -246,6 +246,8 @@ pub async fn runs_are_listed_by_logical_date_within_bounds(f: &Fixture) {
             started_at: None,
             ended_at: None,
             previous: vec![],
+            marked: None,
+            task_marks: BTreeMap::new(),
         }
     );
 
@@ -449,6 +451,239 @@ pub async fn concurrent_overlapping_add_runs_create_each_date_once(f: &Fixture) 
         assert_eq!(queued, dates(range));
     }
     assert_eq!(all_runs(&*nodes[1]).await.len(), 90);
+}
+
+/// Marks the run of `day` (or one task of it) as `mark_run` does; the run must exist.
+async fn mark(store: &dyn Store, day: i64, task: Option<&str>, state: Option<&str>) {
+    let found = store
+        .mark_run("default", "greet", date(day), task, state)
+        .await
+        .unwrap();
+    assert!(found, "the run of day {day} exists");
+}
+
+/// The marks of the run of `day`: the run's own, then its tasks'.
+async fn marks(store: &dyn Store, day: i64) -> (Option<String>, BTreeMap<String, String>) {
+    let run = the_run(store, day).await;
+    (run.marked, run.task_marks)
+}
+
+fn task_marks<const N: usize>(marks: [(&str, &str); N]) -> BTreeMap<String, String> {
+    marks
+        .into_iter()
+        .map(|(task, state)| (task.to_string(), state.to_string()))
+        .collect()
+}
+
+pub async fn marks_round_trip_on_a_run_and_its_tasks(f: &Fixture) {
+    let store = f.open().await;
+    let store = &*store;
+    store
+        .add_runs(&runs_of(0..2, "scheduled"), false)
+        .await
+        .unwrap();
+    assert_eq!(marks(store, 0).await, (None, BTreeMap::new()), "no marks");
+
+    // The whole run: set, overwrite.
+    mark(store, 0, None, Some("failed")).await;
+    assert_eq!(the_run(store, 0).await.marked.as_deref(), Some("failed"));
+    mark(store, 0, None, Some("succeeded")).await;
+    assert_eq!(the_run(store, 0).await.marked.as_deref(), Some("succeeded"));
+    assert_eq!(marks(store, 1).await, (None, BTreeMap::new()), "other runs");
+
+    // Tasks: set, add, overwrite one, remove one; the run's own mark stays.
+    mark(store, 0, Some("/do/0/preprocess"), Some("failed")).await;
+    mark(store, 0, Some("/do/1/train"), Some("succeeded")).await;
+    assert_eq!(
+        marks(store, 0).await,
+        (
+            Some("succeeded".into()),
+            task_marks([("/do/0/preprocess", "failed"), ("/do/1/train", "succeeded")])
+        )
+    );
+    mark(store, 0, Some("/do/0/preprocess"), Some("succeeded")).await;
+    mark(store, 0, Some("/do/1/train"), None).await;
+    // Removing a mark that is not there changes nothing (the run exists: true).
+    mark(store, 0, Some("/do/2/never"), None).await;
+    assert_eq!(
+        marks(store, 0).await,
+        (
+            Some("succeeded".into()),
+            task_marks([("/do/0/preprocess", "succeeded")])
+        )
+    );
+    // Removing the run's mark keeps the tasks' marks.
+    mark(store, 0, None, None).await;
+    assert_eq!(
+        marks(store, 0).await,
+        (None, task_marks([("/do/0/preprocess", "succeeded")]))
+    );
+    // A queued run can be marked too.
+    mark(store, 1, Some("/do/0/preprocess"), Some("failed")).await;
+    assert_eq!(
+        marks(store, 1).await.1,
+        task_marks([("/do/0/preprocess", "failed")])
+    );
+
+    // No run for that date (or for that workflow): false, and no run appears.
+    for task in [None, Some("/do/0/preprocess")] {
+        for state in [Some("failed"), None] {
+            let unknown = store
+                .mark_run("default", "greet", date(7), task, state)
+                .await
+                .unwrap();
+            assert!(!unknown, "day 7, {task:?}, {state:?}");
+            let other = store
+                .mark_run("default", "other", date(0), task, state)
+                .await
+                .unwrap();
+            assert!(!other, "default/other, {task:?}, {state:?}");
+        }
+    }
+    assert_eq!(all_runs(store).await.len(), 2);
+    assert!(
+        store
+            .runs("default", "other", None, None, 0)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+
+    // Only failed or succeeded: anything else is an error, and nothing changes.
+    let before = all_runs(store).await;
+    for task in [None, Some("/do/0/preprocess")] {
+        for state in ["running", "FAILED", "", "skipped"] {
+            let bad = store
+                .mark_run("default", "greet", date(0), task, Some(state))
+                .await;
+            assert!(bad.is_err(), "{task:?} marked `{state}`: {bad:?}");
+        }
+    }
+    assert_eq!(all_runs(store).await, before);
+
+    // Marks stay on a started run (the instance is not changed by them), and are stored.
+    mark(store, 0, None, Some("failed")).await;
+    start(store, 0, 1).await;
+    let started = the_run(store, 0).await;
+    assert_eq!(started.status, "pending");
+    assert_eq!(
+        (started.marked, started.task_marks),
+        (
+            Some("failed".into()),
+            task_marks([("/do/0/preprocess", "succeeded")])
+        )
+    );
+    assert_eq!(
+        store.instance(&id(1)).await.unwrap().unwrap().status,
+        "pending"
+    );
+    let reopened = f.open().await;
+    assert_eq!(
+        marks(&*reopened, 0).await,
+        (
+            Some("failed".into()),
+            task_marks([("/do/0/preprocess", "succeeded")])
+        )
+    );
+}
+
+pub async fn a_rerun_clears_marks(f: &Fixture) {
+    let store = f.open().await;
+    let store = &*store;
+    store
+        .add_runs(&runs_of(0..3, "scheduled"), false)
+        .await
+        .unwrap();
+    // Day 0 completed (instance 1), day 1 running (instance 2), day 2 queued; all marked.
+    start(store, 0, 1).await;
+    end(store, 1, "completed", T0 + 5).await;
+    start(store, 1, 2).await;
+    set_status(store, "a", 2, "running").await;
+    for day in 0..3 {
+        mark(store, day, None, Some("failed")).await;
+        mark(store, day, Some("/do/0/preprocess"), Some("succeeded")).await;
+    }
+    let marked = (
+        Some("failed".to_string()),
+        task_marks([("/do/0/preprocess", "succeeded")]),
+    );
+
+    // Queueing the dates again without rerun changes nothing.
+    assert!(
+        store
+            .add_runs(&runs_of(0..3, "manual"), false)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    for day in 0..3 {
+        assert_eq!(marks(store, day).await, marked, "day {day}");
+    }
+
+    // A rerun resets the ended run and the queued one, marks and all; the running one is
+    // skipped and keeps its marks.
+    let queued = store
+        .add_runs(&runs_of(0..3, "manual"), true)
+        .await
+        .unwrap();
+    assert_eq!(queued, dates([0, 2]));
+    for day in [0, 2] {
+        assert_eq!(
+            marks(store, day).await,
+            (None, BTreeMap::new()),
+            "day {day}"
+        );
+    }
+    assert_eq!(the_run(store, 0).await.previous, [id(1)]);
+    assert_eq!(marks(store, 1).await, marked, "the running run");
+    assert_eq!(the_run(store, 1).await.instance, Some(id(2)));
+}
+
+pub async fn run_of_finds_the_run_of_an_instance(f: &Fixture) {
+    let store = f.open().await;
+    let store = &*store;
+    assert_eq!(store.run_of(&id(1)).await.unwrap(), None, "unknown id");
+    store
+        .add_runs(&runs_of(0..2, "scheduled"), false)
+        .await
+        .unwrap();
+    start(store, 0, 1).await;
+    mark(store, 0, Some("/do/0/preprocess"), Some("failed")).await;
+    let found = store.run_of(&id(1)).await.unwrap().expect("the run of 1");
+    assert_eq!(found, the_run(store, 0).await);
+    assert_eq!(found.logical_date, date(0));
+    assert_eq!(
+        found.task_marks,
+        task_marks([("/do/0/preprocess", "failed")])
+    );
+    // An instance that executes no run.
+    create(store, 9, "a", LONG).await;
+    assert_eq!(store.run_of(&id(9)).await.unwrap(), None, "not a run's");
+
+    // Ended, it is still the run's instance.
+    end(store, 1, "faulted", T0 + 3).await;
+    let ended = store
+        .run_of(&id(1))
+        .await
+        .unwrap()
+        .expect("still the run of 1");
+    assert_eq!(
+        (ended.status.as_str(), ended.ended_at),
+        ("faulted", Some(T0 + 3))
+    );
+
+    // After a rerun, the earlier attempt's instance is no run's; the new one is.
+    store.add_runs(&[run(0, "manual")], true).await.unwrap();
+    assert_eq!(store.run_of(&id(1)).await.unwrap(), None, "rerun, queued");
+    start(store, 0, 2).await;
+    assert_eq!(
+        store.run_of(&id(1)).await.unwrap(),
+        None,
+        "an earlier attempt"
+    );
+    let again = store.run_of(&id(2)).await.unwrap().expect("the run of 2");
+    assert_eq!(again, the_run(store, 0).await);
+    assert_eq!((again.instance, again.previous), (Some(id(2)), vec![id(1)]));
 }
 
 pub async fn settings_default_and_round_trip(f: &Fixture) {

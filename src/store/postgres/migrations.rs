@@ -1,7 +1,7 @@
 //! The PostgreSQL schema, as ordered migrations: append new versions, never edit applied ones.
 
 /// `(version, SQL)`, applied in order, each once, each in its own transaction.
-pub(super) const MIGRATIONS: &[(i64, &str)] = &[(1, V1), (2, V2)];
+pub(super) const MIGRATIONS: &[(i64, &str)] = &[(1, V1), (2, V2), (3, V3)];
 
 /// JSON is TEXT, not JSONB: JSONB reorders object keys, and documents must come back as they
 /// were written. Ids are compared bytewise (`COLLATE "C"`): UUID v7 strings then sort by time
@@ -103,4 +103,16 @@ CREATE TABLE workflow_settings (
     last_scheduled BIGINT,
     PRIMARY KEY (namespace, name)
 );
+"#;
+
+/// Marks on runs (issue 6): a person's override of a run's state, or of one task's.
+const V3: &str = r#"
+-- Airflow's "mark failed / mark succeeded": a person overrides what a run, or one task of
+-- it, counts as, and the run control reads the mark instead of the instance's own state.
+-- The instance itself (its status, its history) is not changed.
+-- `marked`: NULL (no mark) or the state the whole run is marked with.
+ALTER TABLE runs ADD COLUMN marked TEXT CHECK (marked IN ('failed', 'succeeded'));
+-- `task_marks`: a JSON object, task reference (a JSON pointer such as "/do/0/preprocess") to
+-- 'failed' or 'succeeded'. A rerun clears both marks with the attempt they were about.
+ALTER TABLE runs ADD COLUMN task_marks TEXT NOT NULL DEFAULT '{}';
 "#;
