@@ -26,6 +26,7 @@ fn run(definition: &Rc<nagare::engine::Definition>) -> serde_json::Value {
         input: json!({"x": 0}),
         secrets: json!({}),
         now: 0,
+        gate: false,
     };
     let (_, commands) = Instance::start(definition.clone(), start);
     match commands.into_iter().last() {

@@ -55,6 +55,7 @@ fn main() {
             input: json!({"order": format!("order-{i}")}),
             secrets: json!({}),
             now: 0,
+            gate: false,
         };
         let (instance, commands) = Instance::start(definition.clone(), start);
         assert_eq!(instance.status(), Status::Waiting);

@@ -69,6 +69,11 @@ pub fn router(app: Arc<App>, max_body: usize) -> Router {
             "/workflows/{namespace}/{name}/runs",
             get(runs::list).post(runs::trigger),
         )
+        .route("/workflows/{namespace}/{name}/runs/{date}", get(runs::get))
+        .route(
+            "/workflows/{namespace}/{name}/runs/{date}/{action}",
+            post(runs::act),
+        )
         .route("/workflows/{namespace}/{name}/pause", post(runs::pause))
         .route("/workflows/{namespace}/{name}/unpause", post(runs::unpause))
         .route(

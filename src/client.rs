@@ -424,6 +424,6 @@ fn causes(e: &dyn std::error::Error) -> String {
     text
 }
 
-fn encode(s: &str) -> String {
+pub fn encode(s: &str) -> String {
     form_urlencoded::byte_serialize(s.as_bytes()).collect()
 }

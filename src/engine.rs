@@ -20,6 +20,14 @@ mod retry;
 mod task;
 
 pub use command::{Command, Effect, EffectId, Event};
+
+/// Whether a task pointer names a top-level task (`/do/3/name`): the tasks run control
+/// gates and the runs grid shows.
+pub fn top_level(pointer: &str) -> bool {
+    pointer
+        .strip_prefix("/do/")
+        .is_some_and(|rest| rest.matches('/').count() == 1)
+}
 pub use definition::Definition;
 pub use instance::{Instance, Status};
 pub use notice::{Lifecycle, Notice};

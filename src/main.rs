@@ -90,6 +90,41 @@ enum Command {
         #[arg(long)]
         to: Option<String>,
     },
+    /// Marks a run (or one of its tasks, --task) failed or succeeded for run control; a run's
+    /// unfinished instance is cancelled.
+    Mark {
+        #[command(flatten)]
+        server: ServerArgs,
+        workflow: String,
+        #[arg(long)]
+        date: String,
+        #[arg(long, value_parser = ["failed", "succeeded"])]
+        state: String,
+        /// A top-level task's reference, e.g. /do/1/inference.
+        #[arg(long)]
+        task: Option<String>,
+    },
+    /// Runs an ended run again: from the start, or (--task) from that task, the tasks before
+    /// it keeping their outputs.
+    Clear {
+        #[command(flatten)]
+        server: ServerArgs,
+        workflow: String,
+        #[arg(long)]
+        date: String,
+        #[arg(long)]
+        task: Option<String>,
+    },
+    /// Runs a failed run again from its failed task (the tasks before keep their outputs).
+    Retry {
+        #[command(flatten)]
+        server: ServerArgs,
+        workflow: String,
+        #[arg(long)]
+        date: String,
+        #[arg(long)]
+        task: Option<String>,
+    },
     /// No new runs of the workflow (running ones finish).
     Pause {
         #[command(flatten)]
@@ -143,6 +178,16 @@ struct ServeArgs {
     /// The largest request body accepted, in bytes.
     #[arg(long, default_value_t = nagare::api::MAX_BODY)]
     max_body: usize,
+    /// Runs of all workflows running at once (each workflow also has its `maxActiveRuns`).
+    #[arg(long, env = "NAGARE_MAX_ACTIVE_RUNS")]
+    max_active_runs: Option<usize>,
+    /// Tasks of scheduled runs this node runs at once, all workflows together (Airflow's
+    /// `parallelism`); each workflow also has its `maxActiveTasks`.
+    #[arg(long, env = "NAGARE_MAX_ACTIVE_TASKS")]
+    max_active_tasks: Option<usize>,
+    /// Tests only: plan runs with the instant written in this file (RFC 3339) as now.
+    #[arg(long, hide = true)]
+    fake_clock: Option<std::path::PathBuf>,
 }
 
 #[derive(clap::Args)]
@@ -310,6 +355,37 @@ fn main() -> ExitCode {
         } => client(server, |c| async move {
             c.runs(&workflow, from.as_deref(), to.as_deref()).await
         }),
+        Command::Mark {
+            server,
+            workflow,
+            date,
+            state,
+            task,
+        } => client(server, |c| async move {
+            let action = format!("runs/{}/mark-{state}", nagare::client::encode(&date));
+            c.workflow_action(&workflow, &action, Some(json!({"task": task})))
+                .await
+        }),
+        Command::Clear {
+            server,
+            workflow,
+            date,
+            task,
+        } => client(server, |c| async move {
+            let action = format!("runs/{}/clear", nagare::client::encode(&date));
+            c.workflow_action(&workflow, &action, Some(json!({"task": task})))
+                .await
+        }),
+        Command::Retry {
+            server,
+            workflow,
+            date,
+            task,
+        } => client(server, |c| async move {
+            let action = format!("runs/{}/retry", nagare::client::encode(&date));
+            c.workflow_action(&workflow, &action, Some(json!({"task": task})))
+                .await
+        }),
         Command::Pause { server, workflow } => client(server, |c| async move {
             c.workflow_action(&workflow, "pause", None).await
         }),
@@ -396,6 +472,9 @@ fn serve(args: ServeArgs) -> ExitCode {
         secrets,
         http: http_config,
         max_body: args.max_body,
+        max_active_runs: args.max_active_runs,
+        max_active_tasks: args.max_active_tasks,
+        fake_clock: args.fake_clock,
     };
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()

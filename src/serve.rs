@@ -5,10 +5,13 @@
 use crate::api::{self, App};
 use crate::events::sink::Sink;
 use crate::functions::http;
+use crate::runtime::clock::Clock;
 use crate::runtime::effect::Context;
+use crate::runtime::gates::Gates;
 use crate::runtime::lease::Lease;
 use crate::runtime::metrics::Metrics;
 use crate::runtime::node::{Config, Node};
+use crate::runtime::plan::Plans;
 use crate::runtime::registry::Registry;
 use crate::store;
 use serde_json::Value;
@@ -27,6 +30,10 @@ pub struct Options {
     pub secrets: Value,
     pub http: http::Config,
     pub max_body: usize,
+    pub max_active_runs: Option<usize>,
+    pub max_active_tasks: Option<usize>,
+    /// Plan runs with a fake clock read from this file (tests).
+    pub fake_clock: Option<PathBuf>,
 }
 
 /// Runs the service; returns only on a start-up error or after a signal.
@@ -66,6 +73,12 @@ pub async fn serve(options: Options) -> Result<(), String> {
         let _ = registry.add(&file, w.source);
     }
     let metrics = Arc::new(Metrics::default());
+    let plans = Plans::new(store.clone());
+    let gates = Arc::new(Gates::new(
+        store.clone(),
+        plans.clone(),
+        options.max_active_tasks,
+    ));
     let http_client = http::Client::new(options.http);
     let node = Node::spawn(
         store.clone(),
@@ -79,6 +92,7 @@ pub async fn serve(options: Options) -> Result<(), String> {
                 secrets: options.secrets.clone(),
             },
             secrets: options.secrets,
+            gates: Some(gates.clone()),
         },
         metrics.clone(),
     );
@@ -114,7 +128,11 @@ pub async fn serve(options: Options) -> Result<(), String> {
         name: name.clone(),
         lease: options.lease,
         wake: node.ended.clone(),
-        parts: Default::default(),
+        plans,
+        gates,
+        clock: options.fake_clock.map_or(Clock::System, Clock::File),
+        max_active_runs: options.max_active_runs,
+        metrics: metrics.clone(),
     };
     tokio::spawn(runs.clone().run());
     let app = Arc::new(App {

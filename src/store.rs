@@ -359,6 +359,18 @@ pub trait Store: Send + Sync {
     /// rerun's earlier instances, in [`RunRow::previous`], are not found). `None` too for an
     /// unknown id or an instance that executes no run.
     async fn run_of(&self, instance: &str) -> Result<Option<RunRow>>;
+    /// The runs of a workflow that have not finished: queued (no instance yet) or with an
+    /// unfinished instance; ascending by logical date (all of them: run control needs every
+    /// one, and there are as many as `maxActiveRuns` plus the queue).
+    async fn open_runs(&self, namespace: &str, name: &str) -> Result<Vec<RunRow>>;
+    /// The run with the greatest logical date before `before` (`dependsOnPast`'s previous
+    /// run), whatever its state.
+    async fn previous_run(
+        &self,
+        namespace: &str,
+        name: &str,
+        before: i64,
+    ) -> Result<Option<RunRow>>;
 
     /// A workflow's settings; the defaults when never written.
     async fn settings(&self, namespace: &str, name: &str) -> Result<WorkflowSettings>;

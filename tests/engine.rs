@@ -81,6 +81,7 @@ fn drive(case: &Case, definition: Rc<nagare::engine::Definition>) -> Run {
         input: case.input.clone(),
         secrets: case.secrets.clone(),
         now: T0,
+        gate: false,
     };
     let (mut instance, commands) = Instance::start(definition, start);
     let mut run = Run::default();
@@ -108,6 +109,7 @@ fn drive(case: &Case, definition: Rc<nagare::engine::Definition>) -> Run {
                             what: "timer".into(),
                         });
                     }
+                    Effect::Gate { .. } => unreachable!("the cases run ungated"),
                     Effect::Emit { event, .. } => {
                         run.log
                             .push(format!("emit {}", event["type"].as_str().unwrap_or("?")));
@@ -241,6 +243,7 @@ fn replay(case: &Case, definition: Rc<nagare::engine::Definition>, recorded: &Ru
         input: case.input.clone(),
         secrets: case.secrets.clone(),
         now: T0,
+        gate: false,
     };
     let (mut instance, mut commands) = Instance::start(definition, start);
     for (event, now) in &recorded.events {
@@ -363,6 +366,7 @@ fn cancel_stops_running_effects() {
         input: json!({}),
         secrets: json!({}),
         now: T0,
+        gate: false,
     };
     let (mut instance, commands) = Instance::start(definition, start);
     let run_id = commands
@@ -399,5 +403,67 @@ fn cancel_stops_running_effects() {
             )
             .is_empty(),
         "a late result is ignored"
+    );
+}
+
+/// A gated instance asks run control before each top-level task, and only those: nested
+/// tasks (a `do` inside, a `for` body) run without asking; nothing of a task starts before
+/// its gate is answered.
+#[test]
+fn a_gated_instance_asks_before_each_top_level_task() {
+    let text = r#"
+document: {dsl: '1.0.3', namespace: test, name: gated, version: '1.0.0'}
+do:
+  - first:
+      set: {a: 1}
+  - second:
+      do:
+        - inner: {set: {b: 2}}
+  - third:
+      for: {each: x, in: '${ [1, 2] }'}
+      do:
+        - each: {set: {c: '${ $x }'}}
+"#;
+    let definition = Rc::new(nagare::workflow::load("gated", text).unwrap());
+    let start = Start {
+        id: "gated".into(),
+        input: serde_json::json!({}),
+        secrets: serde_json::json!({}),
+        now: T0,
+        gate: true,
+    };
+    let (mut instance, mut commands) = Instance::start(definition, start);
+    let mut asked = Vec::new();
+    for _ in 0..10 {
+        let gate = commands.iter().find_map(|c| match c {
+            Command::Perform {
+                id,
+                effect: Effect::Gate { task },
+            } => Some((*id, task.clone())),
+            _ => None,
+        });
+        let Some((id, task)) = gate else { break };
+        // Nothing of the task was announced before its gate opened.
+        assert!(
+            !commands.iter().any(|c| matches!(c, Command::Notify(n)
+                if n.task.as_deref() == Some(task.as_str())
+                    && n.kind == nagare::engine::Lifecycle::TaskStarted)),
+            "{task} started before its gate: {commands:#?}"
+        );
+        asked.push(task);
+        commands = instance.step(
+            nagare::engine::Event::Done {
+                id,
+                result: Ok(Value::Null),
+            },
+            T0,
+        );
+    }
+    assert_eq!(asked, ["/do/0/first", "/do/1/second", "/do/2/third"]);
+    assert!(
+        commands
+            .iter()
+            .any(|c| matches!(c, Command::Complete { output } if output["c"] == 2)),
+        "{commands:#?}"
     );
 }

@@ -90,6 +90,7 @@ fuzz_target!(|data: &[u8]| {
         input,
         secrets: json!({}),
         now: 0,
+        gate: false,
     };
     let (_instance, commands) = Instance::start(Rc::new(definition), start);
     if debug() {

@@ -85,6 +85,7 @@ pub async fn start(
         id: id.clone(),
         input: input.clone(),
         now,
+        gate: false,
     };
     let new = NewInstance {
         id: id.clone(),
@@ -225,7 +226,7 @@ pub async fn control(
     Path((id, action)): Path<(String, String)>,
 ) -> Result<(StatusCode, Json<Value>), Problem> {
     if action == "retry" {
-        return retry(&app, id).await;
+        return retry(&app, id, None).await;
     }
     let control = Control::parse(&action).ok_or_else(|| {
         Problem::not_found(format!(
@@ -260,8 +261,13 @@ pub async fn control(
     ))
 }
 
-/// Runs a faulted instance again from the step that failed it (see `Message::Retry`).
-async fn retry(app: &App, id: String) -> Result<(StatusCode, Json<Value>), Problem> {
+/// Runs a faulted instance again from the step that failed it, or an ended one from the
+/// task `from` (see `Message::Retry`).
+pub(super) async fn retry(
+    app: &App,
+    id: String,
+    from: Option<String>,
+) -> Result<(StatusCode, Json<Value>), Problem> {
     app.store
         .instance(&id)
         .await
@@ -270,6 +276,7 @@ async fn retry(app: &App, id: String) -> Result<(StatusCode, Json<Value>), Probl
     let (reply, done) = tokio::sync::oneshot::channel();
     app.node.send(Message::Retry {
         id: id.clone(),
+        from,
         reply,
     });
     match done.await {

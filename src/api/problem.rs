@@ -10,7 +10,7 @@ pub struct Problem {
     pub title: &'static str,
     pub detail: String,
     /// More members (e.g. `diagnostics`).
-    pub extra: Option<(&'static str, Value)>,
+    pub extra: Option<Box<(&'static str, Value)>>,
 }
 
 impl Problem {
@@ -65,7 +65,7 @@ impl IntoResponse for Problem {
             "status": self.status.as_u16(),
             "detail": self.detail,
         });
-        if let Some((k, v)) = self.extra {
+        if let Some((k, v)) = self.extra.map(|b| *b) {
             body[k] = v;
         }
         (

@@ -105,7 +105,12 @@ pub async fn list(
     Path((namespace, name)): Path<(String, String)>,
     Query(query): Query<HashMap<String, String>>,
 ) -> Result<Json<Value>, Problem> {
-    let plan = app.runs.plan(&namespace, &name).await.map_err(refused)?;
+    let plan = app
+        .runs
+        .plans
+        .plan(&namespace, &name)
+        .await
+        .map_err(refused)?;
     let bound = |k: &str| -> Result<Option<i64>, Problem> {
         query
             .get(k)
@@ -123,22 +128,7 @@ pub async fn list(
         .runs(&namespace, &name, from, to, 0)
         .await
         .map_err(Problem::store)?;
-    let items: Vec<Value> = rows
-        .iter()
-        .map(|r| {
-            json!({
-                "logicalDate": day(&plan.settings, r.logical_date),
-                "logicalTime": rfc3339(r.logical_date),
-                "dataInterval": {"start": rfc3339(r.interval_start), "end": rfc3339(r.interval_end)},
-                "kind": r.kind,
-                "version": r.version,
-                "status": r.status,
-                "instance": r.instance,
-                "startedAt": r.started_at.map(rfc3339),
-                "endedAt": r.ended_at.map(rfc3339),
-            })
-        })
-        .collect();
+    let items: Vec<Value> = rows.iter().map(|r| run_view(&plan.settings, r)).collect();
     Ok(Json(json!({"items": items})))
 }
 
@@ -162,7 +152,11 @@ async fn set_paused(
     name: &str,
     paused: bool,
 ) -> Result<Json<Value>, Problem> {
-    app.runs.plan(namespace, name).await.map_err(refused)?;
+    app.runs
+        .plans
+        .plan(namespace, name)
+        .await
+        .map_err(refused)?;
     let mut stored = app
         .store
         .settings(namespace, name)
@@ -183,7 +177,12 @@ pub async fn settings(
     State(app): State<Arc<App>>,
     Path((namespace, name)): Path<(String, String)>,
 ) -> Result<Json<Value>, Problem> {
-    let plan = app.runs.plan(&namespace, &name).await.map_err(refused)?;
+    let plan = app
+        .runs
+        .plans
+        .plan(&namespace, &name)
+        .await
+        .map_err(refused)?;
     Ok(Json(view(
         &plan.settings,
         &plan.stored.overrides,
@@ -199,7 +198,12 @@ pub async fn patch_settings(
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Json<Value>, Problem> {
     let patch = Value::Object(object(body, limit)?);
-    let plan = app.runs.plan(&namespace, &name).await.map_err(refused)?;
+    let plan = app
+        .runs
+        .plans
+        .plan(&namespace, &name)
+        .await
+        .map_err(refused)?;
     let mut overrides = Overrides::from_json(&plan.stored.overrides)
         .map_err(|e| Problem::bad_request(e.to_string()))?;
     overrides
@@ -208,6 +212,7 @@ pub async fn patch_settings(
     // The whole must still be valid (an end date before the start date…) before it is kept.
     let plan = app
         .runs
+        .plans
         .plan_with(&namespace, &name, Some(overrides.to_json()))
         .await
         .map_err(|e| Problem::bad_request(format!("the settings would be invalid: {e}")))?;
@@ -216,6 +221,8 @@ pub async fn patch_settings(
         .await
         .map_err(Problem::store)?;
     app.runs.wake.notify_one();
+    // `dependsOnPast` or a task limit may have been lifted.
+    app.runs.gates.changed();
     Ok(Json(view(
         &plan.settings,
         &plan.stored.overrides,
@@ -234,5 +241,210 @@ fn view(settings: &Settings, overrides: &Value, paused: bool) -> Value {
         "maxActiveTasks": settings.max_active_tasks,
         "paused": paused,
         "overrides": overrides,
+    })
+}
+
+/// One run: its row, the states of its top-level tasks, the marks, and why tasks wait.
+pub async fn get(
+    State(app): State<Arc<App>>,
+    Path((namespace, name, date)): Path<(String, String, String)>,
+) -> Result<Json<Value>, Problem> {
+    let (plan, row) = find_run(&app, &namespace, &name, &date).await?;
+    let tasks = match &row.instance {
+        Some(id) => app
+            .store
+            .instance(id)
+            .await
+            .map_err(Problem::store)?
+            .map(|i| i.tasks)
+            .unwrap_or_else(|| json!([])),
+        None => json!([]),
+    };
+    let mut v = run_view(&plan.settings, &row);
+    v["tasks"] = tasks;
+    v["waiting"] = json!(app.runs.gates.waiting(&namespace, &name, row.logical_date));
+    Ok(Json(v))
+}
+
+/// `mark-failed`, `mark-succeeded`, `clear` and `retry` on one run, or (body `{"task":
+/// "/do/1/inference"}`) on one of its tasks:
+///
+/// - **mark-failed / mark-succeeded** of a run: its instance is cancelled if unfinished, and
+///   run control takes the run as failed / succeeded (with `dependsOnPast`, a later date
+///   waits while this one is marked failed). Of a task: run control takes that task so.
+/// - **clear**: the whole run runs again from the start (a new instance; marks removed), or
+///   from the task: the run's instance runs again from that task, every task before it
+///   keeping its output. The run must have ended.
+/// - **retry**: its faulted instance runs again from the step that failed (from the task,
+///   with one).
+pub async fn act(
+    State(app): State<Arc<App>>,
+    Path((namespace, name, date, action)): Path<(String, String, String, String)>,
+    Extension(limit): Extension<BodyLimit>,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<(StatusCode, Json<Value>), Problem> {
+    let body = object(body, limit)?;
+    let task = match body.get("task") {
+        None | Some(Value::Null) => None,
+        Some(Value::String(t)) if crate::engine::top_level(t) => Some(t.clone()),
+        Some(other) => {
+            return Err(Problem::bad_request(format!(
+                "`task` is the reference of a top-level task such as \"/do/0/preprocess\", \
+                 not {other}"
+            )));
+        }
+    };
+    let (plan, row) = find_run(&app, &namespace, &name, &date).await?;
+    let ended = row
+        .instance
+        .as_ref()
+        .is_none_or(|_| crate::store::ENDED.contains(&row.status.as_str()));
+    let done = |what: &str| {
+        app.runs.gates.changed();
+        app.runs.wake.notify_one();
+        let mut v = run_view(&plan.settings, &row);
+        v["requested"] = json!(what);
+        if let Some(t) = &task {
+            v["task"] = json!(t);
+        }
+        Ok((StatusCode::ACCEPTED, Json(v)))
+    };
+    match action.as_str() {
+        "mark-failed" | "mark-succeeded" => {
+            let state = action.trim_start_matches("mark-");
+            app.store
+                .mark_run(
+                    &namespace,
+                    &name,
+                    row.logical_date,
+                    task.as_deref(),
+                    Some(state),
+                )
+                .await
+                .map_err(Problem::store)?;
+            if task.is_none()
+                && !ended
+                && let Some(id) = &row.instance
+            {
+                app.store
+                    .request(id, crate::store::Control::Cancel)
+                    .await
+                    .map_err(Problem::store)?;
+                app.requests.notify_one();
+            }
+            done(&action)
+        }
+        "clear" if task.is_none() => {
+            if !ended {
+                return Err(still_running(&row));
+            }
+            let new = crate::store::NewRun {
+                namespace: namespace.clone(),
+                name: name.clone(),
+                version: plan.key.version.clone(),
+                logical_date: row.logical_date,
+                interval_start: row.interval_start,
+                interval_end: row.interval_end,
+                kind: row.kind.clone(),
+                created_at: row.created_at,
+            };
+            app.store
+                .add_runs(&[new], true)
+                .await
+                .map_err(Problem::store)?;
+            done("clear")
+        }
+        "clear" | "retry" => {
+            let Some(id) = row.instance.clone() else {
+                return Err(Problem::new(
+                    StatusCode::CONFLICT,
+                    "Run not started",
+                    format!("the run for {date} has not started"),
+                ));
+            };
+            if !ended {
+                return Err(still_running(&row));
+            }
+            unmark(&app, &row).await?;
+            let _accepted = super::instances::retry(&app, id, task.clone()).await?;
+            done(&action)
+        }
+        _ => Err(Problem::not_found(format!(
+            "no action `{action}` on a run (mark-failed, mark-succeeded, clear, retry)"
+        ))),
+    }
+}
+
+/// The marks of a run that runs again go: its new result decides.
+async fn unmark(app: &App, row: &crate::store::RunRow) -> Result<(), Problem> {
+    let (ns, name, date) = (&row.namespace, &row.name, row.logical_date);
+    if row.marked.is_some() {
+        app.store
+            .mark_run(ns, name, date, None, None)
+            .await
+            .map_err(Problem::store)?;
+    }
+    for task in row.task_marks.keys() {
+        app.store
+            .mark_run(ns, name, date, Some(task), None)
+            .await
+            .map_err(Problem::store)?;
+    }
+    Ok(())
+}
+
+fn still_running(row: &crate::store::RunRow) -> Problem {
+    Problem::new(
+        StatusCode::CONFLICT,
+        "Run not ended",
+        format!(
+            "the run is {}: mark it failed (or cancel its instance) first",
+            row.status
+        ),
+    )
+}
+
+async fn find_run(
+    app: &App,
+    namespace: &str,
+    name: &str,
+    date: &str,
+) -> Result<(crate::runtime::plan::Plan, crate::store::RunRow), Problem> {
+    let plan = app
+        .runs
+        .plans
+        .plan(namespace, name)
+        .await
+        .map_err(refused)?;
+    let at = plan
+        .settings
+        .parse_date(date)
+        .map_err(|e| Problem::bad_request(format!("`{date}`: {e}")))?
+        .as_millisecond();
+    let row = app
+        .store
+        .runs(namespace, name, Some(at), Some(at), 1)
+        .await
+        .map_err(Problem::store)?
+        .into_iter()
+        .next()
+        .ok_or_else(|| Problem::not_found(format!("no run of {namespace}/{name} for {date}")))?;
+    Ok((plan, row))
+}
+
+fn run_view(settings: &Settings, r: &crate::store::RunRow) -> Value {
+    json!({
+        "logicalDate": day(settings, r.logical_date),
+        "logicalTime": rfc3339(r.logical_date),
+        "dataInterval": {"start": rfc3339(r.interval_start), "end": rfc3339(r.interval_end)},
+        "kind": r.kind,
+        "version": r.version,
+        "status": r.status,
+        "marked": r.marked,
+        "taskMarks": r.task_marks,
+        "instance": r.instance,
+        "previous": r.previous,
+        "startedAt": r.started_at.map(rfc3339),
+        "endedAt": r.ended_at.map(rfc3339),
     })
 }

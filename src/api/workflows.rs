@@ -57,7 +57,7 @@ pub async fn push(
             list.len(),
             if list.len() == 1 { "" } else { "s" }
         ));
-        p.extra = Some(("diagnostics", json!(list)));
+        p.extra = Some(Box::new(("diagnostics", json!(list))));
         p
     })?;
     let digest = hex(&Sha256::digest(text.as_bytes()));

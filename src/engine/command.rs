@@ -28,6 +28,9 @@ pub enum Effect {
     Listen { to: Value, task: String },
     /// Publish a CloudEvent; answer once it is accepted.
     Emit { event: Value, task: String },
+    /// Run control: answer when the top-level task `task` may start (`dependsOnPast`, task
+    /// limits). Only gated instances ask ([`super::instance::Start::gate`]).
+    Gate { task: String },
 }
 
 #[derive(Debug, Clone, PartialEq)]

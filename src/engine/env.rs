@@ -22,6 +22,8 @@ pub(crate) struct Env {
     pub runtime: Val,
     /// The instance's qualified name in lifecycle events.
     pub name: String,
+    /// Top-level tasks ask run control before they start.
+    pub gate: bool,
 }
 
 impl Env {
@@ -124,6 +126,22 @@ impl Env {
                     })
             }
         }
+    }
+
+    /// Waits until run control lets the task at `pointer` start (answered at once when the
+    /// instance is not gated or the task is not a top-level one).
+    pub async fn admitted(&self, pointer: &str) -> Result<(), Error> {
+        if !self.gate || !super::top_level(pointer) {
+            return Ok(());
+        }
+        perform(
+            &self.shared,
+            Effect::Gate {
+                task: pointer.to_string(),
+            },
+        )
+        .await
+        .map(|_| ())
     }
 
     /// A timer that fires `after` from now.

@@ -44,6 +44,9 @@ pub struct Start {
     pub secrets: Value,
     /// Milliseconds since the Unix epoch.
     pub now: i64,
+    /// Ask run control before each top-level task starts ([`super::Effect::Gate`]): set for the
+    /// runs of a workflow with `dependsOnPast` or a task limit.
+    pub gate: bool,
 }
 
 impl Instance {
@@ -66,6 +69,7 @@ impl Instance {
         let d = &def.workflow.document;
         let env = Rc::new(Env {
             name: format!("{}-{}.{}", d.name, start.id, d.namespace),
+            gate: start.gate,
             def: def.clone(),
             shared,
             workflow,

@@ -75,6 +75,7 @@ pub(crate) fn run<'a>(
                 ended: false,
             });
         }
+        env.admitted(&pointer).await?;
         if !env.def.extensions.is_empty() && !pointer.starts_with("/use/extensions") {
             return super::extension::around(env, name, task, pointer, raw, descriptor, locals)
                 .await;

@@ -33,6 +33,8 @@ pub async fn perform(cx: &Context, effect: Effect) -> Result<Value, Error> {
             Ok(Value::Null)
         }
         Effect::Emit { event, .. } => Ok(event),
+        // Without run control (a local run), every task may start at once.
+        Effect::Gate { .. } => Ok(Value::Null),
         // A subscription never answers; it ends when the engine cancels it.
         Effect::Listen { .. } => std::future::pending().await,
         Effect::Call {

@@ -22,6 +22,9 @@ pub enum Record {
         id: String,
         input: Value,
         now: i64,
+        /// Top-level tasks wait for run control (see [`crate::engine::Start::gate`]).
+        #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+        gate: bool,
     },
     /// One event given to the engine at time `now`.
     Event {

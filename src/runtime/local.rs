@@ -63,11 +63,17 @@ pub async fn run(definition: Rc<Definition>, id: &str, input: Value, options: &O
     };
     let mut history = history.into_iter();
     let start = match history.next() {
-        Some(Record::Started { id, input, now }) => Start {
+        Some(Record::Started {
+            id,
+            input,
+            now,
+            gate,
+        }) => Start {
             id,
             input,
             secrets: options.context.secrets.clone(),
             now,
+            gate,
         },
         Some(other) => {
             return fail(Error::runtime(format!(
@@ -80,12 +86,14 @@ pub async fn run(definition: Rc<Definition>, id: &str, input: Value, options: &O
                 input,
                 secrets: options.context.secrets.clone(),
                 now: now_ms(),
+                gate: false,
             };
             if let Some(j) = &mut journal {
                 let record = Record::Started {
                     id: start.id.clone(),
                     input: start.input.clone(),
                     now: start.now,
+                    gate: false,
                 };
                 if let Err(e) = j.append(&record) {
                     return fail(Error::runtime(format!(

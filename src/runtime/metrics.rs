@@ -26,6 +26,8 @@ pub struct Metrics {
     pub commits: Counter,
     pub commit_size: Histogram,
     pub started: Counter,
+    /// Passes of the runs loop (scheduling and admission) on this node.
+    pub run_ticks: Counter,
 }
 
 impl Default for Metrics {
@@ -77,7 +79,14 @@ impl Default for Metrics {
             "Instances started on this node",
             started.clone(),
         );
+        let run_ticks = Counter::default();
+        registry.register(
+            "run_ticks",
+            "Passes of this node's runs loop (schedules and run admission)",
+            run_ticks.clone(),
+        );
         Metrics {
+            run_ticks,
             registry,
             instances,
             task_seconds,

@@ -18,6 +18,7 @@ mod rebuild;
 pub use rebuild::declared_secrets;
 
 use super::effect::{Context, now_ms, perform};
+use super::gates::Gates;
 use super::history::{TaskRecord, apply, rfc3339};
 use super::journal::Record;
 use super::metrics::Metrics;
@@ -42,6 +43,8 @@ pub struct Config {
     pub context: Context,
     /// Every secret the node knows; an instance gets those its workflow declares.
     pub secrets: Value,
+    /// Run control for the tasks of gated instances (none: every gate opens at once).
+    pub gates: Option<Arc<Gates>>,
 }
 
 pub enum Message {
@@ -73,8 +76,11 @@ pub enum Message {
     /// Run an ended (faulted) instance again from the step that failed it: its history is cut
     /// before the record that faulted the workflow, so the tasks before keep their outputs
     /// and the failed task's effect is performed again.
+    /// With `from`, run it again from that task instead (the tasks before keep their
+    /// outputs); then it may also have completed or been cancelled.
     Retry {
         id: String,
+        from: Option<String>,
         reply: oneshot::Sender<Result<(), String>>,
     },
     /// The instances this node held at `as_of`: drop every other adopted before then (one
@@ -230,6 +236,8 @@ struct Work {
     created: Option<NewInstance>,
     /// Who waits for that commit.
     replies: Vec<oneshot::Sender<Result<(), String>>>,
+    /// Top-level tasks that ended in this batch (run control counts them until committed).
+    ended_tasks: Vec<String>,
 }
 
 struct Engine {
@@ -307,6 +315,9 @@ impl Engine {
         if let Some(mut live) = self.live.remove(id) {
             live.abort(&self.metrics);
         }
+        if let Some(gates) = &self.config.gates {
+            gates.forget(id);
+        }
     }
 
     async fn handle(&mut self, message: Message, work: &mut Work) {
@@ -345,8 +356,8 @@ impl Engine {
                 }
             }
             Message::Control { id, control } => self.control(&id, control, work),
-            Message::Retry { id, reply } => {
-                let result = self.rewind(&id).await;
+            Message::Retry { id, from, reply } => {
+                let result = self.rewind(&id, from.as_deref()).await;
                 let ok = result.is_ok();
                 let _ = reply.send(result);
                 if ok {
@@ -415,6 +426,11 @@ impl Engine {
                 Command::Notify(notice) => {
                     if let Some(ms) = apply(&mut live.tasks, &notice) {
                         self.metrics.task_seconds.observe(ms as f64 / 1000.0);
+                        if let Some(task) = notice.task.as_deref()
+                            && crate::engine::top_level(task)
+                        {
+                            work.ended_tasks.push(task.to_string());
+                        }
                     }
                     if self.config.outbox {
                         let data = live.instance.notice_data(&notice);
@@ -486,6 +502,11 @@ impl Engine {
                 self.waiters.wake(&id);
                 continue;
             }
+            if let Some(gates) = &self.config.gates {
+                for task in &w.ended_tasks {
+                    gates.task_ended(&id, task);
+                }
+            }
             let Some(live) = self.live.get_mut(&id) else {
                 continue;
             };
@@ -507,9 +528,17 @@ impl Engine {
                         let tx = self.tx.clone();
                         let instance = id.clone();
                         let store = self.store.clone();
+                        let gates = self.config.gates.clone();
                         let handle = tokio::task::spawn_local(async move {
-                            know_subflow(&*store, &cx, &what).await;
-                            let result = perform(&cx, what).await;
+                            let result = match (&what, gates) {
+                                (Effect::Gate { task }, Some(gates)) => {
+                                    gates.admit(&instance, task).await
+                                }
+                                _ => {
+                                    know_subflow(&*store, &cx, &what).await;
+                                    perform(&cx, what).await
+                                }
+                            };
                             let _ = tx.send(Message::Done {
                                 id: instance,
                                 effect,

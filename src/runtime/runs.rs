@@ -12,28 +12,22 @@
 //! A run's instance gets as input `{logicalDate: "YYYY-MM-DD" (the date in the workflow's
 //! time zone, Airflow's `ds`), logicalTime, dataInterval: {start, end}, runKind}` (RFC 3339).
 
+use super::clock::Clock;
 use super::effect::now_ms;
+use super::gates::{Gates, run_state};
 use super::history::rfc3339;
 use super::journal::Record;
 use super::node::{Message, Node};
-use crate::dsl::model::Schedule;
-use crate::schedule::admission::{self, Run, RunState};
-use crate::schedule::{Interval, Overrides, Settings, Timetable, planner};
-use crate::store::{NewInstance, NewRun, Store, WorkflowKey, WorkflowSettings};
+use super::plan::{Plan, Plans};
+use crate::schedule::admission::{self, Run};
+use crate::schedule::{Interval, Settings, planner};
+use crate::store::{NewInstance, NewRun, Store, WorkflowKey};
 use jiff::Timestamp;
-use serde_json::{Map, Value, json};
+use serde_json::{Value, json};
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::Notify;
-
-/// A workflow's run control, as of now: its latest version, settings and timetable.
-pub struct Plan {
-    pub key: WorkflowKey,
-    pub settings: Settings,
-    pub timetable: Timetable,
-    pub stored: WorkflowSettings,
-}
 
 #[derive(Clone)]
 pub struct Runs {
@@ -44,66 +38,16 @@ pub struct Runs {
     pub lease: Duration,
     /// Nudges the loop: runs were queued, or an instance ended.
     pub wake: Arc<Notify>,
-    /// The schedule and metadata of each stored document, by digest (documents are immutable,
-    /// so this never goes stale; it saves a compile per workflow per tick).
-    pub parts: Arc<std::sync::Mutex<std::collections::HashMap<String, Parts>>>,
+    pub plans: Plans,
+    pub gates: Arc<Gates>,
+    /// What planning takes as now (a fake clock in tests).
+    pub clock: Clock,
+    /// Runs of all workflows running at once (`--max-active-runs`); none: no limit.
+    pub max_active_runs: Option<usize>,
+    pub metrics: Arc<super::metrics::Metrics>,
 }
 
-type Parts = (Option<Schedule>, Option<Map<String, Value>>);
-
 impl Runs {
-    /// The run control of `namespace/name` (its highest version).
-    pub async fn plan(&self, namespace: &str, name: &str) -> Result<Plan, String> {
-        self.plan_with(namespace, name, None).await
-    }
-
-    /// The run control with other overrides than the stored ones (to check a change).
-    pub async fn plan_with(
-        &self,
-        namespace: &str,
-        name: &str,
-        overrides: Option<Value>,
-    ) -> Result<Plan, String> {
-        let versions = self.store.workflows().await.map_err(|e| e.to_string())?;
-        let latest = versions
-            .into_iter()
-            .filter(|w| w.key.namespace == namespace && w.key.name == name)
-            .max_by(|a, b| super::registry::precedence(&a.key.version, &b.key.version))
-            .ok_or_else(|| format!("no workflow {namespace}/{name}"))?;
-        let mut stored = self
-            .store
-            .settings(namespace, name)
-            .await
-            .map_err(|e| e.to_string())?;
-        if let Some(o) = overrides {
-            stored.overrides = o;
-        }
-        let cached = self
-            .parts
-            .lock()
-            .ok()
-            .and_then(|m| m.get(&latest.digest).cloned());
-        let (schedule, metadata) = match cached {
-            Some(parts) => parts,
-            None => {
-                let parts = document_parts(&latest.source)?;
-                if let Ok(mut m) = self.parts.lock() {
-                    m.insert(latest.digest.clone(), parts.clone());
-                }
-                parts
-            }
-        };
-        let overrides = Overrides::from_json(&stored.overrides).map_err(|e| e.to_string())?;
-        let settings = Settings::new(metadata.as_ref(), &overrides).map_err(|e| e.to_string())?;
-        let timetable = Timetable::new(schedule.as_ref(), &settings).map_err(|e| e.to_string())?;
-        Ok(Plan {
-            key: latest.key,
-            settings,
-            timetable,
-            stored,
-        })
-    }
-
     /// Queues the runs of every logical date in `[from, to]` (dates as users write them, in
     /// the workflow's zone). Answers `{queued: [dates], skipped, notDue}`.
     pub async fn backfill(
@@ -114,7 +58,7 @@ impl Runs {
         to: &str,
         rerun: bool,
     ) -> Result<Value, String> {
-        let plan = self.plan(namespace, name).await?;
+        let plan = self.plans.plan(namespace, name).await?;
         let from = plan
             .settings
             .parse_date(from)
@@ -124,9 +68,16 @@ impl Runs {
             .parse_date(to)
             .map_err(|e| format!("to: {e}"))?;
         let existing = self.existing(namespace, name, Some(from), Some(to)).await?;
-        let planned = planner::backfill(&plan.timetable, from, to, rerun, &existing, now())
-            .map_err(|e| e.to_string())?;
-        let intervals: Vec<Interval> = planned.runs.iter().map(|p| p.interval.clone()).collect();
+        let planned = planner::backfill(
+            &plan.timetable,
+            from,
+            to,
+            rerun,
+            &existing,
+            self.clock.now(),
+        )
+        .map_err(|e| e.to_string())?;
+        let intervals: Vec<Interval> = planned.runs.iter().map(|p| p.interval).collect();
         let queued = self.queue(&plan, &intervals, "backfill", rerun).await?;
         Ok(json!({
             "queued": queued.iter().map(|d| day(&plan.settings, *d)).collect::<Vec<_>>(),
@@ -143,7 +94,7 @@ impl Runs {
         date: &str,
         rerun: bool,
     ) -> Result<Value, String> {
-        let plan = self.plan(namespace, name).await?;
+        let plan = self.plans.plan(namespace, name).await?;
         let at = plan.settings.parse_date(date)?;
         let interval = plan.timetable.interval_for(at).map_err(|e| e.to_string())?;
         let queued = self.queue(&plan, &[interval], "manual", rerun).await?;
@@ -220,8 +171,13 @@ impl Runs {
             .into_iter()
             .map(|w| (w.key.namespace, w.key.name))
             .collect();
+        let mut open = Vec::new();
+        let mut server = admission::Server {
+            max_active_runs: self.max_active_runs,
+            ..admission::Server::default()
+        };
         for (namespace, name) in names {
-            let plan = match self.plan(&namespace, &name).await {
+            let plan = match self.plans.plan(&namespace, &name).await {
                 Ok(p) => p,
                 Err(_) => continue,
             };
@@ -229,14 +185,27 @@ impl Runs {
                 if let Err(e) = self.schedule(&plan).await {
                     eprintln!("nagare: scheduling {namespace}/{name}: {e}");
                 }
-                if let Some(due) = plan.timetable.next_due(now()).map(|i| i.due) {
+                if let Some(due) = plan.timetable.next_due(self.clock.now()).map(|i| i.due) {
                     next = Some(next.map_or(due, |n| n.min(due)));
                 }
             }
-            if !plan.stored.paused
-                && let Err(e) = self.admit(&plan).await
-            {
-                eprintln!("nagare: starting runs of {namespace}/{name}: {e}");
+            match self.store.open_runs(&namespace, &name).await {
+                Ok(rows) => {
+                    server.active_runs += rows.iter().filter(|r| r.instance.is_some()).count();
+                    if !plan.stored.paused && rows.iter().any(|r| r.instance.is_none()) {
+                        open.push((plan, rows));
+                    }
+                }
+                Err(e) => eprintln!("nagare: reading the runs of {namespace}/{name}: {e}"),
+            }
+        }
+        for (plan, rows) in open {
+            if let Err(e) = self.admit(&plan, &rows, &mut server).await {
+                let key = &plan.key;
+                eprintln!(
+                    "nagare: starting runs of {}/{}: {e}",
+                    key.namespace, key.name
+                );
             }
         }
         next
@@ -254,7 +223,7 @@ impl Runs {
         let due = planner::catchup(
             &plan.timetable,
             &plan.settings,
-            now(),
+            self.clock.now(),
             last,
             &existing,
             1000,
@@ -279,35 +248,27 @@ impl Runs {
         Ok(())
     }
 
-    /// Starts the queued runs that `maxActiveRuns` allows, oldest first.
-    async fn admit(&self, plan: &Plan) -> Result<(), String> {
+    /// Starts the queued runs (of `rows`, the workflow's open runs) that `maxActiveRuns` and
+    /// the server's limit allow, oldest first.
+    async fn admit(
+        &self,
+        plan: &Plan,
+        rows: &[crate::store::RunRow],
+        server: &mut admission::Server,
+    ) -> Result<(), String> {
         let (namespace, name) = (&plan.key.namespace, &plan.key.name);
-        let rows = self
-            .store
-            .runs(namespace, name, None, None, 0)
-            .await
-            .map_err(|e| e.to_string())?;
-        if !rows.iter().any(|r| r.status == "queued") {
-            return Ok(());
-        }
         let runs: Vec<Run> = rows
             .iter()
             .filter_map(|r| {
                 Some(Run {
                     logical_date: Timestamp::from_millisecond(r.logical_date).ok()?,
-                    state: match r.status.as_str() {
-                        "queued" => RunState::Queued,
-                        "completed" => RunState::Succeeded,
-                        "faulted" | "cancelled" => RunState::Failed,
-                        _ => RunState::Running,
-                    },
+                    state: run_state(r),
                     tasks: BTreeMap::new(),
                 })
             })
             .collect();
-        let startable =
-            admission::startable_runs(&runs, &plan.settings, &admission::Server::default());
-        for date in startable {
+        let gate = self.gates.gated(&plan.settings);
+        for date in admission::startable_runs(&runs, &plan.settings, server) {
             let ms = date.as_millisecond();
             let Some(row) = rows.iter().find(|r| r.logical_date == ms) else {
                 continue;
@@ -325,6 +286,7 @@ impl Runs {
                 id: id.clone(),
                 input: input.clone(),
                 now,
+                gate,
             };
             let new = NewInstance {
                 id: id.clone(),
@@ -352,6 +314,7 @@ impl Runs {
                 .await
                 .map_err(|e| e.to_string())?
             {
+                server.active_runs += 1;
                 self.node.send(Message::Adopt { id });
             }
         }
@@ -362,8 +325,12 @@ impl Runs {
     pub async fn run(self) {
         loop {
             let next = self.tick().await;
+            self.metrics.run_ticks.inc();
             let mut wait = Duration::from_secs(1);
-            if let Some(due) = next {
+            if self.clock.is_fake() {
+                // A fake clock jumps when a test writes it: look often.
+                wait = Duration::from_millis(50);
+            } else if let Some(due) = next {
                 let ms = due.as_millisecond() - now_ms();
                 wait = wait.min(Duration::from_millis(ms.max(0) as u64));
             }
@@ -391,20 +358,4 @@ pub fn day(settings: &Settings, ms: i64) -> String {
                 .to_string()
         })
         .unwrap_or_default()
-}
-
-fn now() -> Timestamp {
-    Timestamp::from_millisecond(now_ms()).unwrap_or(Timestamp::UNIX_EPOCH)
-}
-
-/// The schedule and metadata of a stored document (the compiled definition is not `Send`).
-fn document_parts(source: &str) -> Result<Parts, String> {
-    let def = crate::workflow::load("stored workflow", source).map_err(|ds| {
-        ds.iter()
-            .map(ToString::to_string)
-            .collect::<Vec<_>>()
-            .join("; ")
-    })?;
-    let w = &def.workflow;
-    Ok((w.schedule.clone(), w.document.metadata.clone()))
 }

@@ -61,7 +61,8 @@ impl Kind {
 
 #[derive(Debug, Clone)]
 enum Trigger {
-    Cron(Cron),
+    // Boxed: a parsed cron is large, and the other triggers are small.
+    Cron(Box<Cron>),
     Every { anchor: Timestamp, step: Step },
     After(Step),
     On,
@@ -96,9 +97,9 @@ impl Timetable {
                     ));
                 }
                 if let Some(text) = &s.cron {
-                    Trigger::Cron(
+                    Trigger::Cron(Box::new(
                         Cron::parse(text).map_err(|m| Error::invalid("/schedule/cron", m))?,
-                    )
+                    ))
                 } else if let Some(every) = &s.every {
                     // Without a start date the grid is anchored at the epoch's midnight in the
                     // zone: `PT1H` runs on the hour, `P1D` at local midnight.

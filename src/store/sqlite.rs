@@ -717,6 +717,46 @@ impl Store for Sqlite {
         .transpose()
     }
 
+    async fn open_runs(&self, namespace: &str, name: &str) -> Result<Vec<RunRow>> {
+        sqlx::query(concat!(
+            "SELECT ",
+            run_columns!(),
+            " FROM runs r LEFT JOIN instances i ON i.id = r.instance_id \
+             WHERE r.namespace = ?1 AND r.name = ?2 \
+               AND (r.instance_id IS NULL OR i.status NOT IN ('completed', 'faulted', 'cancelled')) \
+             ORDER BY r.logical_date"
+        ))
+        .bind(namespace)
+        .bind(name)
+        .fetch_all(&self.reader)
+        .await?
+        .iter()
+        .map(shared::run_row)
+        .collect()
+    }
+
+    async fn previous_run(
+        &self,
+        namespace: &str,
+        name: &str,
+        before: i64,
+    ) -> Result<Option<RunRow>> {
+        sqlx::query(concat!(
+            "SELECT ",
+            run_columns!(),
+            " FROM runs r LEFT JOIN instances i ON i.id = r.instance_id \
+             WHERE r.namespace = ?1 AND r.name = ?2 AND r.logical_date < ?3 \
+             ORDER BY r.logical_date DESC LIMIT 1"
+        ))
+        .bind(namespace)
+        .bind(name)
+        .bind(before)
+        .fetch_optional(&self.reader)
+        .await?
+        .map(|row| shared::run_row(&row))
+        .transpose()
+    }
+
     async fn settings(&self, namespace: &str, name: &str) -> Result<WorkflowSettings> {
         sqlx::query(
             "SELECT overrides, paused, last_scheduled FROM workflow_settings \

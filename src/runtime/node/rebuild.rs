@@ -4,7 +4,7 @@
 
 use super::{Engine, Live, Message, Work};
 use crate::engine::instance::Start;
-use crate::engine::{Command, Definition, Instance, Lifecycle};
+use crate::engine::{Command, Definition, Effect, Instance, Lifecycle};
 use crate::error::Error;
 use crate::runtime::effect::now_ms;
 use crate::runtime::history::apply;
@@ -74,11 +74,17 @@ impl Engine {
         }
         let mut records = records.into_iter();
         let start = match records.next() {
-            Some(Record::Started { id, input, now }) => Start {
+            Some(Record::Started {
+                id,
+                input,
+                now,
+                gate,
+            }) => Start {
                 id,
                 input,
                 secrets: declared_secrets(&def, &self.config.secrets),
                 now,
+                gate,
             },
             _ => {
                 work.broken = Some(broken("the history does not begin with a start".into()));
@@ -113,8 +119,14 @@ impl Engine {
         self.absorb(&id, replayed.commands, work);
     }
 
-    /// Cuts a faulted instance's history before the record whose step faulted the workflow.
-    pub(super) async fn rewind(&mut self, id: &str) -> Result<(), String> {
+    /// Cuts an ended instance's history so that it runs again.
+    ///
+    /// `from: None` (a faulted instance): before the record whose step faulted the workflow,
+    /// so the failed task's effect is performed again. `from: Some(reference)`: right after
+    /// the record whose step began that task (its gate or its start), so every task before it
+    /// keeps its output and it and everything after it run again — Airflow's "clear" of a
+    /// task and its downstream.
+    pub(super) async fn rewind(&mut self, id: &str, from: Option<&str>) -> Result<(), String> {
         if self.live.contains_key(id) {
             return Err("the instance is running".into());
         }
@@ -124,9 +136,15 @@ impl Engine {
             .await
             .map_err(|e| e.to_string())?
             .ok_or_else(|| format!("no instance `{id}`"))?;
-        if row.status != "faulted" {
+        if from.is_none() && row.status != "faulted" {
             return Err(format!(
                 "only a faulted instance can be retried; this one is {}",
+                row.status
+            ));
+        }
+        if !crate::store::ENDED.contains(&row.status.as_str()) {
+            return Err(format!(
+                "the instance is {}: cancel it first, or wait until it ends",
                 row.status
             ));
         }
@@ -140,6 +158,7 @@ impl Engine {
             id: sid,
             input,
             now,
+            gate,
         }) = records.first().cloned()
         else {
             return Err("the history does not begin with a start".into());
@@ -149,29 +168,52 @@ impl Engine {
             input,
             secrets: declared_secrets(&def, &self.config.secrets),
             now,
+            gate,
         };
-        let faulted = |commands: &[Command]| {
-            commands
+        // The step to cut at: the one that faulted the workflow (not kept), or the one that
+        // began task `from` (kept).
+        let cut = |commands: &[Command]| match from {
+            None => commands
                 .iter()
-                .any(|c| matches!(c, Command::Notify(n) if n.kind == Lifecycle::WorkflowFaulted))
+                .any(|c| matches!(c, Command::Notify(n) if n.kind == Lifecycle::WorkflowFaulted)),
+            Some(task) => commands.iter().any(|c| match c {
+                Command::Perform {
+                    effect: Effect::Gate { task: t },
+                    ..
+                } => t == task,
+                Command::Notify(n) => {
+                    matches!(n.kind, Lifecycle::TaskCreated | Lifecycle::TaskStarted)
+                        && n.task.as_deref() == Some(task)
+                }
+                _ => false,
+            }),
         };
         let (mut instance, commands) = Instance::start(def, start);
-        if faulted(&commands) {
-            return Err(
-                "the instance faulted before its first task ran (e.g. its input); start a new one"
-                    .into(),
-            );
-        }
         let mut keep = None;
-        for (seq, record) in records.into_iter().enumerate().skip(1) {
-            if let Record::Event { event, now } = record
-                && faulted(&instance.step(event, now))
-            {
-                keep = Some(seq);
-                break;
+        if cut(&commands) {
+            match from {
+                None => {
+                    return Err("the instance faulted before its first task ran (e.g. its \
+                                input); start a new one"
+                        .into());
+                }
+                Some(_) => keep = Some(1),
             }
         }
-        let keep = keep.ok_or("no step of the history faulted the instance")?;
+        if keep.is_none() {
+            for (seq, record) in records.into_iter().enumerate().skip(1) {
+                if let Record::Event { event, now } = record
+                    && cut(&instance.step(event, now))
+                {
+                    keep = Some(if from.is_some() { seq + 1 } else { seq });
+                    break;
+                }
+            }
+        }
+        let keep = keep.ok_or_else(|| match from {
+            None => "no step of the history faulted the instance".to_string(),
+            Some(task) => format!("the task `{task}` never began in this instance"),
+        })?;
         let node = &self.config.node;
         match self.store.rewind(id, keep, node, self.config.lease).await {
             Ok(true) => Ok(()),

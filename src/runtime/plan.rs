@@ -1,0 +1,102 @@
+//! A workflow's run control as of now: its latest version, effective settings (document
+//! metadata, then API overrides) and timetable. The runs loop, the API and the task gates
+//! all read it through [`Plans`].
+
+use crate::dsl::model::Schedule;
+use crate::schedule::{Overrides, Settings, Timetable};
+use crate::store::{Store, WorkflowKey, WorkflowSettings};
+use serde_json::{Map, Value};
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+
+/// A workflow's run control, as of now: its latest version, settings and timetable.
+pub struct Plan {
+    pub key: WorkflowKey,
+    pub settings: Settings,
+    pub timetable: Timetable,
+    pub stored: WorkflowSettings,
+}
+
+/// Reads plans from the store.
+#[derive(Clone)]
+pub struct Plans {
+    pub store: Arc<dyn Store>,
+    /// The schedule and metadata of each stored document, by digest (documents are immutable,
+    /// so this never goes stale; it saves a compile per workflow per tick).
+    pub parts: Arc<Mutex<HashMap<String, Parts>>>,
+}
+
+type Parts = (Option<Schedule>, Option<Map<String, Value>>);
+
+impl Plans {
+    pub fn new(store: Arc<dyn Store>) -> Plans {
+        Plans {
+            store,
+            parts: Arc::default(),
+        }
+    }
+
+    /// The run control of `namespace/name` (its highest version).
+    pub async fn plan(&self, namespace: &str, name: &str) -> Result<Plan, String> {
+        self.plan_with(namespace, name, None).await
+    }
+
+    /// The run control with other overrides than the stored ones (to check a change).
+    pub async fn plan_with(
+        &self,
+        namespace: &str,
+        name: &str,
+        overrides: Option<Value>,
+    ) -> Result<Plan, String> {
+        let versions = self.store.workflows().await.map_err(|e| e.to_string())?;
+        let latest = versions
+            .into_iter()
+            .filter(|w| w.key.namespace == namespace && w.key.name == name)
+            .max_by(|a, b| super::registry::precedence(&a.key.version, &b.key.version))
+            .ok_or_else(|| format!("no workflow {namespace}/{name}"))?;
+        let mut stored = self
+            .store
+            .settings(namespace, name)
+            .await
+            .map_err(|e| e.to_string())?;
+        if let Some(o) = overrides {
+            stored.overrides = o;
+        }
+        let cached = self
+            .parts
+            .lock()
+            .ok()
+            .and_then(|m| m.get(&latest.digest).cloned());
+        let (schedule, metadata) = match cached {
+            Some(parts) => parts,
+            None => {
+                let parts = document_parts(&latest.source)?;
+                if let Ok(mut m) = self.parts.lock() {
+                    m.insert(latest.digest.clone(), parts.clone());
+                }
+                parts
+            }
+        };
+        let overrides = Overrides::from_json(&stored.overrides).map_err(|e| e.to_string())?;
+        let settings = Settings::new(metadata.as_ref(), &overrides).map_err(|e| e.to_string())?;
+        let timetable = Timetable::new(schedule.as_ref(), &settings).map_err(|e| e.to_string())?;
+        Ok(Plan {
+            key: latest.key,
+            settings,
+            timetable,
+            stored,
+        })
+    }
+}
+
+/// The schedule and metadata of a stored document (the compiled definition is not `Send`).
+fn document_parts(source: &str) -> Result<Parts, String> {
+    let def = crate::workflow::load("stored workflow", source).map_err(|ds| {
+        ds.iter()
+            .map(ToString::to_string)
+            .collect::<Vec<_>>()
+            .join("; ")
+    })?;
+    let w = &def.workflow;
+    Ok((w.schedule.clone(), w.document.metadata.clone()))
+}
