@@ -516,3 +516,79 @@ do:
         assert_eq!(most, limit, "{args:?}: most tasks at once");
     }
 }
+
+/// `--max-active-runs 2` caps the runs of all workflows together: two workflows, each
+/// allowing four runs at once and catching up three dates, never run more than two runs at
+/// any moment between them — and do run two at once.
+#[test]
+fn server_run_limit_holds_across_workflows() {
+    let workflow = |name: &str| {
+        format!(
+            r#"
+document:
+  dsl: '1.0.3'
+  namespace: test
+  name: {name}
+  version: '1.0.0'
+  metadata:
+    nagare: {{maxActiveRuns: 4, startDate: '2026-11-01', catchup: true}}
+schedule:
+  cron: '0 0 * * *'
+do:
+  - work: {{wait: {{milliseconds: 200}}}}
+"#
+        )
+    };
+    let dir = TempDir::new("serverruns");
+    // Catchup queues the 1st to the 3rd of each workflow at once; the clock stays there.
+    let clock = Clock::new(&dir, "2026-11-04T12:00:00Z");
+    let http = Http::default();
+    let server = Server::start(
+        &Backing::Sqlite(dir.path().join("data")),
+        &["--max-active-runs", "2", "--fake-clock", clock.arg()],
+    );
+    let names = ["alpha", "beta"];
+    for name in names {
+        http.push(&server, &workflow(name));
+    }
+    let both = || {
+        names
+            .iter()
+            .map(|name| runs(&http, &server, name))
+            .collect::<Vec<_>>()
+    };
+    let all = until(&server, "the three runs of each workflow", both, |each| {
+        each.iter()
+            .all(|items| items.len() == 3 && items.iter().all(|r| r["status"] == "completed"))
+    });
+    let mut edges = Vec::new();
+    for (name, items) in names.iter().zip(&all) {
+        let dates: Vec<&str> = items
+            .iter()
+            .map(|r| r["logicalDate"].as_str().unwrap())
+            .collect();
+        assert_eq!(dates, ["2026-11-01", "2026-11-02", "2026-11-03"], "{name}");
+        for r in items {
+            let ms = |k: &str| {
+                r[k].as_str()
+                    .unwrap_or_else(|| panic!("{name}: no {k} in {r}"))
+                    .parse::<jiff::Timestamp>()
+                    .unwrap()
+                    .as_millisecond()
+            };
+            let (start, end) = (ms("startedAt"), ms("endedAt"));
+            assert!(start <= end, "{name}: {r}");
+            edges.push((start, 1));
+            edges.push((end, -1));
+        }
+    }
+    assert_eq!(edges.len(), 12);
+    // Ends before starts at the same millisecond: a slot freed and taken at once.
+    edges.sort();
+    let (mut now, mut most) = (0, 0);
+    for (_, d) in &edges {
+        now += d;
+        most = most.max(now);
+    }
+    assert_eq!(most, 2, "most runs at once, both workflows: {all:#?}");
+}

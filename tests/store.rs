@@ -86,6 +86,8 @@ suite! {
     runs::marks_round_trip_on_a_run_and_its_tasks,
     runs::a_rerun_clears_marks,
     runs::run_of_finds_the_run_of_an_instance,
+    runs::open_runs_are_the_queued_and_unfinished_ones_in_date_order,
+    runs::previous_run_is_the_latest_earlier_date_whatever_its_state,
     durability::data_survives_reopening,
     durability::opening_twice_at_once_is_harmless,
 }

@@ -820,3 +820,275 @@ pub async fn max_active_runs_holds_across_nodes(f: &Fixture) {
             .unwrap()
     );
 }
+
+/// The run of `day` of `namespace/name` (version 1.0.0).
+fn run_in(namespace: &str, name: &str, day: i64) -> NewRun {
+    NewRun {
+        namespace: namespace.into(),
+        name: name.into(),
+        ..run(day, "scheduled")
+    }
+}
+
+/// Starts the run of `day` of `namespace/name` as instance `n`, owned by `a`; it must win.
+async fn start_in(store: &dyn Store, namespace: &str, name: &str, day: i64, n: u32) {
+    let mut new = new_instance(n, "a");
+    new.workflow.namespace = namespace.into();
+    new.workflow.name = name.into();
+    let started = store
+        .start_run(namespace, name, date(day), &new, LONG, None)
+        .await
+        .unwrap();
+    assert!(
+        started,
+        "the run of day {day} of {namespace}/{name} was queued"
+    );
+}
+
+/// The logical dates and statuses of `rows`.
+fn dated(rows: &[RunRow]) -> Vec<(i64, &str)> {
+    rows.iter()
+        .map(|r| (r.logical_date, r.status.as_str()))
+        .collect()
+}
+
+pub async fn open_runs_are_the_queued_and_unfinished_ones_in_date_order(f: &Fixture) {
+    let store = f.open().await;
+    let store = &*store;
+    assert!(
+        store
+            .open_runs("default", "greet")
+            .await
+            .unwrap()
+            .is_empty()
+    );
+
+    // Named out of order; one date of another version (runs are the workflow's).
+    let mut v2 = run(6, "manual");
+    v2.version = "2.0.0".into();
+    let mut runs = runs_of([8, 3, 0, 5, 1, 7, 2, 4], "scheduled");
+    runs.push(v2);
+    store.add_runs(&runs, false).await.unwrap();
+    // Day 0 completed, 1 running, 2 queued, 3 faulted, 4 pending (started, not yet running),
+    // 5 cancelled, 6 suspended, 7 waiting, 8 queued.
+    start(store, 0, 10).await;
+    end(store, 10, "completed", T0 + 1).await;
+    start(store, 1, 11).await;
+    set_status(store, "a", 11, "running").await;
+    start(store, 3, 13).await;
+    end(store, 13, "faulted", T0 + 3).await;
+    start(store, 4, 14).await;
+    start(store, 5, 15).await;
+    end(store, 15, "cancelled", T0 + 5).await;
+    start(store, 6, 16).await;
+    set_status(store, "a", 16, "suspended").await;
+    start(store, 7, 17).await;
+    set_status(store, "a", 17, "waiting").await;
+
+    // Other workflows' runs, queued and running, of the same dates: not these.
+    store
+        .add_runs(
+            &[
+                run_in("default", "other", 1),
+                run_in("default", "other", 2),
+                run_in("ns2", "greet", 2),
+                run_in("ns2", "greet", 9),
+            ],
+            false,
+        )
+        .await
+        .unwrap();
+    start_in(store, "default", "other", 1, 21).await;
+    set_status(store, "a", 21, "running").await;
+    start_in(store, "ns2", "greet", 9, 29).await;
+
+    let open = store.open_runs("default", "greet").await.unwrap();
+    assert_eq!(
+        dated(&open),
+        [
+            (date(1), "running"),
+            (date(2), "queued"),
+            (date(4), "pending"),
+            (date(6), "suspended"),
+            (date(7), "waiting"),
+            (date(8), "queued"),
+        ],
+        "{open:#?}"
+    );
+    // The rows are the runs as listed (instance, version, times and all).
+    let listed: Vec<RunRow> = all_runs(store)
+        .await
+        .into_iter()
+        .filter(|r| open.iter().any(|o| o.logical_date == r.logical_date))
+        .collect();
+    assert_eq!(open, listed);
+    assert_eq!(open[3].version, "2.0.0");
+    assert_eq!(open[0].instance, Some(id(11)));
+    assert_eq!(open[1].instance, None);
+
+    // The other workflows have their own.
+    let other = store.open_runs("default", "other").await.unwrap();
+    assert_eq!(dated(&other), [(date(1), "running"), (date(2), "queued")]);
+    let ns2 = store.open_runs("ns2", "greet").await.unwrap();
+    assert_eq!(dated(&ns2), [(date(2), "queued"), (date(9), "pending")]);
+    assert!(store.open_runs("ns2", "other").await.unwrap().is_empty());
+
+    // A run that ends leaves; a rerun of an ended one is open again (queued).
+    end(store, 11, "completed", T0 + 11).await;
+    store.add_runs(&[run(3, "manual")], true).await.unwrap();
+    let open = store.open_runs("default", "greet").await.unwrap();
+    assert_eq!(
+        dated(&open),
+        [
+            (date(2), "queued"),
+            (date(3), "queued"),
+            (date(4), "pending"),
+            (date(6), "suspended"),
+            (date(7), "waiting"),
+            (date(8), "queued"),
+        ]
+    );
+    assert_eq!(open[1].previous, [id(13)]);
+
+    // All of them, not a page: more than a listing's 1000.
+    store
+        .add_runs(&runs_of(100..1200, "backfill"), false)
+        .await
+        .unwrap();
+    let open = store.open_runs("default", "greet").await.unwrap();
+    assert_eq!(open.len(), 6 + 1100);
+    assert!(
+        open.windows(2)
+            .all(|w| w[0].logical_date < w[1].logical_date)
+    );
+    assert_eq!(open.last().unwrap().logical_date, date(1199));
+}
+
+pub async fn previous_run_is_the_latest_earlier_date_whatever_its_state(f: &Fixture) {
+    let store = f.open().await;
+    let store = &*store;
+    assert_eq!(
+        store
+            .previous_run("default", "greet", date(5))
+            .await
+            .unwrap(),
+        None,
+        "no runs"
+    );
+    // Days 0 (completed), 2 (running), 5 (queued, of another version), 9 (faulted).
+    let mut v2 = run(5, "manual");
+    v2.version = "2.0.0".into();
+    store
+        .add_runs(
+            &[
+                run(9, "scheduled"),
+                v2,
+                run(2, "scheduled"),
+                run(0, "scheduled"),
+            ],
+            false,
+        )
+        .await
+        .unwrap();
+    start(store, 0, 1).await;
+    end(store, 1, "completed", T0 + 1).await;
+    start(store, 2, 2).await;
+    set_status(store, "a", 2, "running").await;
+    start(store, 9, 9).await;
+    end(store, 9, "faulted", T0 + 9).await;
+    // Other workflows have runs in the gaps (and after): they are not the previous ones.
+    store
+        .add_runs(
+            &[
+                run_in("default", "other", 1),
+                run_in("default", "other", 4),
+                run_in("ns2", "greet", 3),
+                run_in("ns2", "greet", 8),
+                run_in("default", "other", 20),
+            ],
+            false,
+        )
+        .await
+        .unwrap();
+    start_in(store, "default", "other", 4, 40).await;
+
+    let previous = |before: i64| async move {
+        store
+            .previous_run("default", "greet", before)
+            .await
+            .unwrap()
+            .map(|r| (r.logical_date, r.status))
+    };
+    let is = |day: i64, status: &str| Some((date(day), status.to_string()));
+    assert_eq!(previous(i64::MIN).await, None);
+    assert_eq!(previous(date(0)).await, None, "nothing before the first");
+    assert_eq!(previous(date(0) + 1).await, is(0, "completed"));
+    assert_eq!(previous(date(1)).await, is(0, "completed"));
+    assert_eq!(
+        previous(date(2)).await,
+        is(0, "completed"),
+        "strictly before"
+    );
+    assert_eq!(previous(date(2) + 1).await, is(2, "running"));
+    assert_eq!(previous(date(4)).await, is(2, "running"));
+    assert_eq!(previous(date(5)).await, is(2, "running"));
+    assert_eq!(previous(date(6)).await, is(5, "queued"));
+    assert_eq!(previous(date(9)).await, is(5, "queued"));
+    assert_eq!(previous(date(10)).await, is(9, "faulted"));
+    assert_eq!(previous(date(1000)).await, is(9, "faulted"));
+    assert_eq!(previous(i64::MAX).await, is(9, "faulted"));
+
+    // The whole row, as listed.
+    for (before, day) in [(date(1), 0), (date(3), 2), (date(6), 5), (date(10), 9)] {
+        let found = store
+            .previous_run("default", "greet", before)
+            .await
+            .unwrap()
+            .expect("a previous run");
+        assert_eq!(found, the_run(store, day).await, "before day {day}");
+    }
+    assert_eq!(
+        store
+            .previous_run("default", "greet", date(6))
+            .await
+            .unwrap()
+            .unwrap()
+            .version,
+        "2.0.0"
+    );
+
+    // The other workflows' own previous runs.
+    let other = |namespace: &'static str, name: &'static str, before: i64| async move {
+        store
+            .previous_run(namespace, name, before)
+            .await
+            .unwrap()
+            .map(|r| (r.namespace, r.name, r.logical_date, r.status))
+    };
+    assert_eq!(
+        other("default", "other", date(9)).await,
+        Some(("default".into(), "other".into(), date(4), "pending".into()))
+    );
+    assert_eq!(
+        other("default", "other", date(4)).await,
+        Some(("default".into(), "other".into(), date(1), "queued".into()))
+    );
+    assert_eq!(other("default", "other", date(1)).await, None);
+    assert_eq!(
+        other("ns2", "greet", date(9)).await,
+        Some(("ns2".into(), "greet".into(), date(8), "queued".into()))
+    );
+    assert_eq!(other("ns2", "other", date(9)).await, None);
+
+    // A rerun (queued again, with an earlier attempt) is still the previous run.
+    store.add_runs(&[run(9, "manual")], true).await.unwrap();
+    let rerun = store
+        .previous_run("default", "greet", date(10))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        (rerun.logical_date, rerun.status.as_str(), rerun.previous),
+        (date(9), "queued", vec![id(9)])
+    );
+}
