@@ -79,6 +79,7 @@ pub async fn serve(options: Options) -> Result<(), String> {
         plans.clone(),
         options.max_active_tasks,
     ));
+    tokio::spawn(gates.clone().run());
     let http_client = http::Client::new(options.http);
     let node = Node::spawn(
         store.clone(),

@@ -268,7 +268,11 @@ fn depends_on_past_and_marks(backing: &Backing) {
         &server,
         "the 3rd waiting for the 2nd's load",
         || run(&http, &server, "pipeline", "2026-11-03"),
-        |r| r["waiting"]["/do/1/load"].is_string(),
+        |r| {
+            r["waiting"]["/do/1/load"]
+                .as_str()
+                .is_some_and(|w| w.contains("dependsOnPast"))
+        },
     );
     let why = blocked["waiting"]["/do/1/load"].as_str().unwrap();
     assert!(why.contains("dependsOnPast"), "{why}");
@@ -348,7 +352,11 @@ fn depends_on_past_and_marks(backing: &Backing) {
         &server,
         "the 4th to wait for the 3rd",
         || run(&http, &server, "pipeline", "2026-11-04"),
-        |r| r["waiting"]["/do/0/extract"].is_string(),
+        |r| {
+            r["waiting"]["/do/0/extract"]
+                .as_str()
+                .is_some_and(|w| w.contains("dependsOnPast"))
+        },
     );
     assert!(
         waiting["waiting"]["/do/0/extract"]
@@ -448,7 +456,11 @@ do:
         &server,
         "the 3rd to wait",
         || run(&http, &server, "slow", "2026-11-03"),
-        |r| r["waiting"]["/do/0/first"].is_string(),
+        |r| {
+            r["waiting"]["/do/0/first"]
+                .as_str()
+                .is_some_and(|w| w.contains("dependsOnPast"))
+        },
     );
     assert_eq!(third["status"], "running");
     assert!(task(&third, "first").is_empty(), "{third:#}");

@@ -8,7 +8,9 @@
 //! and re-decides whenever something that could change the answer happens here (a gated task
 //! ended, a run ended, a mark, a settings change), or every second for what other nodes did.
 //!
-//! Decisions are serialized on the node, and the tasks a node admitted count as running from
+//! One loop per node decides for every task waiting there at once, a workflow at a time (one
+//! read of its runs per round, whatever the number of waiting tasks), oldest dates first.
+//! The tasks a node admitted count as running from
 //! the moment they are admitted until the node sees them end, so this node never exceeds a
 //! limit. Across nodes, `maxActiveTasks` is checked against the stored summaries, which lag a
 //! start by one group commit: two nodes admitting at the same instant may overshoot by one
@@ -24,7 +26,7 @@ use serde_json::Value;
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
-use tokio::sync::Notify;
+use tokio::sync::{Notify, oneshot};
 
 pub struct Gates {
     pub store: Arc<dyn Store>,
@@ -33,20 +35,19 @@ pub struct Gates {
     pub max_active_tasks: Option<usize>,
     /// Tasks this node admitted and has not seen end: instance → task references.
     admitted: Mutex<HashMap<String, HashSet<String>>>,
-    /// Tasks waiting at a gate on this node: (instance, task) → (workflow, logical date,
-    /// why it waits).
+    /// Tasks waiting at a gate on this node, by (instance, task).
     waiting: Mutex<HashMap<(String, String), Waiting>>,
     changed: Notify,
-    /// One decision at a time on this node.
-    deciding: tokio::sync::Mutex<()>,
 }
 
-#[derive(Clone)]
 struct Waiting {
     namespace: String,
     name: String,
     logical_date: i64,
+    /// Why it waits (empty until the first decision).
     why: String,
+    /// Answered when it may start.
+    open: Option<oneshot::Sender<()>>,
 }
 
 impl Gates {
@@ -58,7 +59,6 @@ impl Gates {
             admitted: Mutex::default(),
             waiting: Mutex::default(),
             changed: Notify::new(),
-            deciding: tokio::sync::Mutex::new(()),
         }
     }
 
@@ -72,31 +72,36 @@ impl Gates {
     /// Answers when the task may start. Dropped (the instance was cancelled or lost): the
     /// task stops waiting.
     pub async fn admit(&self, instance: &str, task: &str) -> Result<Value, Error> {
-        let key = (instance.to_string(), task.to_string());
-        let _leave = Leave(self, key.clone());
-        loop {
-            let changed = self.changed.notified();
-            tokio::pin!(changed);
-            changed.as_mut().enable();
-            {
-                let _one = self.deciding.lock().await;
-                match self.decide(instance, task).await {
-                    Ok(None) => {
-                        self.lock_admitted()
-                            .entry(key.0.clone())
-                            .or_default()
-                            .insert(key.1.clone());
-                        return Ok(Value::Null);
-                    }
-                    Ok(Some(waiting)) => {
-                        self.lock_waiting().insert(key.clone(), waiting);
-                    }
-                    // The store is unreachable: ask again on the next change or tick.
-                    Err(e) => eprintln!("nagare: run control for {instance} {task}: {e}"),
+        let run = loop {
+            match self.store.run_of(instance).await {
+                Ok(run) => break run,
+                Err(e) => {
+                    eprintln!("nagare: run control for {instance} {task}: {e}");
+                    tokio::time::sleep(Duration::from_secs(1)).await;
                 }
             }
-            let _ = tokio::time::timeout(Duration::from_secs(1), changed).await;
-        }
+        };
+        // Not a run's instance (any more): nothing to control.
+        let Some(run) = run else {
+            return Ok(Value::Null);
+        };
+        let key = (instance.to_string(), task.to_string());
+        let (open, opened) = oneshot::channel();
+        self.lock_waiting().insert(
+            key.clone(),
+            Waiting {
+                namespace: run.namespace,
+                name: run.name,
+                logical_date: run.logical_date,
+                why: String::new(),
+                open: Some(open),
+            },
+        );
+        let _leave = Leave(self, key);
+        self.changed();
+        // The loop answers (it never drops a sender without answering but on shutdown).
+        let _ = opened.await;
+        Ok(Value::Null)
     }
 
     /// A gated task of `instance` ended (its end is committed).
@@ -120,7 +125,7 @@ impl Gates {
 
     /// Something that may let a waiting task start happened: decide again.
     pub fn changed(&self) {
-        self.changed.notify_waiters();
+        self.changed.notify_one();
     }
 
     /// Why tasks of a run wait on this node, by task reference.
@@ -135,46 +140,60 @@ impl Gates {
             .filter(|(_, w)| {
                 w.namespace == namespace && w.name == name && w.logical_date == logical_date
             })
-            .map(|((_, task), w)| (task.clone(), w.why.clone()))
+            .map(|((_, task), w)| {
+                let why = match w.why.as_str() {
+                    "" => "run control has not decided yet".to_string(),
+                    why => why.to_string(),
+                };
+                (task.clone(), why)
+            })
             .collect()
     }
 
-    /// `None`: admitted. `Some`: why it waits.
-    async fn decide(&self, instance: &str, task: &str) -> Result<Option<Waiting>, String> {
+    /// The loop of this node: decides for the waiting tasks on every change, and every second
+    /// for what other nodes did.
+    pub async fn run(self: Arc<Self>) {
+        loop {
+            let _ = tokio::time::timeout(Duration::from_secs(1), self.changed.notified()).await;
+            let workflows: HashSet<(String, String)> = self
+                .lock_waiting()
+                .values()
+                .map(|w| (w.namespace.clone(), w.name.clone()))
+                .collect();
+            for (namespace, name) in workflows {
+                if let Err(e) = self.decide(&namespace, &name).await {
+                    eprintln!("nagare: run control of {namespace}/{name}: {e}");
+                }
+            }
+        }
+    }
+
+    /// Decides for the tasks of one workflow waiting on this node: opens the gates of those
+    /// that may start, and says why the others wait.
+    async fn decide(&self, namespace: &str, name: &str) -> Result<(), String> {
         let err = |e: crate::store::Error| e.to_string();
-        let Some(run) = self.store.run_of(instance).await.map_err(err)? else {
-            return Ok(None);
-        };
-        let (namespace, name) = (run.namespace.clone(), run.name.clone());
-        let plan = self.plans.plan(&namespace, &name).await?;
-        let settings = plan.settings;
-        // The runs of interest: the active ones, this one, and the run before each.
+        let settings = self.plans.plan(namespace, name).await?.settings;
+        // The runs of interest: the started open ones and the run before each.
         let mut rows: BTreeMap<i64, RunRow> = BTreeMap::new();
-        for r in self.store.open_runs(&namespace, &name).await.map_err(err)? {
+        for r in self.store.open_runs(namespace, name).await.map_err(err)? {
             if r.instance.is_some() {
                 rows.insert(r.logical_date, r);
             }
         }
-        rows.insert(run.logical_date, run.clone());
         let dates: Vec<i64> = rows.keys().copied().collect();
         for date in dates {
             if let Some(p) = self
                 .store
-                .previous_run(&namespace, &name, date)
+                .previous_run(namespace, name, date)
                 .await
                 .map_err(err)?
             {
                 rows.entry(p.logical_date).or_insert(p);
             }
         }
-        // The tasks waiting at a gate of this workflow on this node are the pending ones.
         let mut pending: HashMap<i64, Vec<String>> = HashMap::new();
-        pending
-            .entry(run.logical_date)
-            .or_default()
-            .push(task.to_string());
         for ((_, t), w) in self.lock_waiting().iter() {
-            if w.namespace == namespace && w.name == name && rows.contains_key(&w.logical_date) {
+            if w.namespace == namespace && w.name == name {
                 pending.entry(w.logical_date).or_default().push(t.clone());
             }
         }
@@ -196,12 +215,9 @@ impl Gates {
                 }
             }
             for t in pending.get(&row.logical_date).into_iter().flatten() {
-                tasks.entry(t.clone()).or_insert(TaskState::Pending);
-                if let Some(s) = tasks.get_mut(t)
-                    && *s != TaskState::Running
-                {
-                    // Run again (a retry or a clear): waiting now, whatever it was before.
-                    *s = TaskState::Pending;
+                // Run again (a retry or a clear): waiting now, whatever it was before.
+                if tasks.get(t) != Some(&TaskState::Running) {
+                    tasks.insert(t.clone(), TaskState::Pending);
                 }
             }
             // A run marked succeeded succeeded in every task; one marked failed failed in
@@ -215,14 +231,12 @@ impl Gates {
                 None => {}
             }
             for (t, mark) in &row.task_marks {
-                tasks.insert(
-                    t.clone(),
-                    if mark == "succeeded" {
-                        TaskState::Succeeded
-                    } else {
-                        TaskState::Failed
-                    },
-                );
+                let state = if mark == "succeeded" {
+                    TaskState::Succeeded
+                } else {
+                    TaskState::Failed
+                };
+                tasks.insert(t.clone(), state);
             }
             let Ok(logical_date) = Timestamp::from_millisecond(row.logical_date) else {
                 continue;
@@ -238,23 +252,38 @@ impl Gates {
             max_active_tasks: self.max_active_tasks,
             ..Server::default()
         };
-        let date = Timestamp::from_millisecond(run.logical_date).map_err(|e| e.to_string())?;
-        if admission::startable_tasks(&runs, &settings, &server)
-            .iter()
-            .any(|(d, t)| *d == date && t == task)
-        {
-            return Ok(None);
+        let startable: HashSet<(i64, String)> =
+            admission::startable_tasks(&runs, &settings, &server)
+                .into_iter()
+                .map(|(d, t)| (d.as_millisecond(), t))
+                .collect();
+        let mut waiting = self.lock_waiting();
+        let mut opened = Vec::new();
+        for ((instance, task), w) in waiting.iter_mut() {
+            if w.namespace != namespace || w.name != name {
+                continue;
+            }
+            if startable.contains(&(w.logical_date, task.clone())) {
+                if let Some(open) = w.open.take() {
+                    let _ = open.send(());
+                }
+                opened.push((instance.clone(), task.clone()));
+                continue;
+            }
+            let Ok(date) = Timestamp::from_millisecond(w.logical_date) else {
+                continue;
+            };
+            w.why = match admission::may_start_task(&runs, date, task, &settings, &server) {
+                Err(wait) => wait.to_string(),
+                Ok(()) => "tasks of older runs start first".to_string(),
+            };
         }
-        let why = match admission::may_start_task(&runs, date, task, &settings, &server) {
-            Err(wait) => wait.to_string(),
-            Ok(()) => "tasks of older runs start first".to_string(),
-        };
-        Ok(Some(Waiting {
-            namespace,
-            name,
-            logical_date: run.logical_date,
-            why,
-        }))
+        drop(waiting);
+        let mut admitted = self.lock_admitted();
+        for (instance, task) in opened {
+            admitted.entry(instance).or_default().insert(task);
+        }
+        Ok(())
     }
 
     fn lock_admitted(&self) -> std::sync::MutexGuard<'_, HashMap<String, HashSet<String>>> {
