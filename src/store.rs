@@ -12,6 +12,11 @@
 //! Scheduled work (issue 6) adds **runs** — one per workflow (namespace/name, all versions) and
 //! logical date, each linked to the instance that executes it once started — and
 //! **per-workflow settings** (API overrides of the run control, pause, scheduling progress).
+//!
+//! Event-driven starts and correlation (issue 5) add a durable log of **incoming CloudEvents**:
+//! stored once per (source, id) — the CloudEvents deduplication key — in one delivery order
+//! (`seq`), before the API acknowledges them; and **event starts**, which make a `schedule.on`
+//! workflow start exactly one instance per triggering event, also across nodes.
 
 pub mod postgres;
 mod shared;
@@ -252,6 +257,28 @@ impl Default for WorkflowSettings {
     }
 }
 
+/// A stored incoming CloudEvent.
+#[derive(Debug, Clone, PartialEq)]
+pub struct StoredEvent {
+    /// The delivery order: increases with every event stored (per store), never reused. An
+    /// event with a greater seq was committed after it (see [`Store::put_events`]), so a reader
+    /// paging with [`Store::events_after`] never skips one.
+    pub seq: i64,
+    /// The CloudEvents `source` attribute.
+    pub source: String,
+    /// The CloudEvents `id` attribute: unique per `source`.
+    pub id: String,
+    /// The CloudEvents `type` attribute.
+    pub r#type: String,
+    /// The whole event as received (a JSON object, key order kept).
+    pub event: Value,
+    /// When it was received: milliseconds since the Unix epoch (the caller's clock).
+    pub received_at: i64,
+}
+
+/// The most events one read returns ([`Store::events_after`], [`Store::events_since`]).
+pub const EVENT_PAGE_MAX: u32 = 10_000;
+
 /// The phases after which an instance never changes again.
 pub const ENDED: [&str; 3] = ["completed", "faulted", "cancelled"];
 
@@ -381,6 +408,52 @@ pub trait Store: Send + Sync {
         name: &str,
         settings: &WorkflowSettings,
     ) -> Result<()>;
+
+    /// Stores incoming CloudEvents in one transaction: durable when this returns (the API
+    /// answers 202 only then). `events` are whole CloudEvents as JSON objects; the store reads
+    /// their `source`, `id` and `type` attributes. An event that is not an object, or whose
+    /// `source`, `id` or `type` is missing, not a string or empty (CloudEvents requires
+    /// non-empty strings), is an error, and nothing of the batch is written. An event whose
+    /// (source, id) is already stored — by an earlier call, or earlier in the same batch — is a
+    /// duplicate and is not stored again. Returns, per event of `events` in order, `Some(seq)`
+    /// for one stored by this call and `None` for a duplicate; the new seqs increase in the
+    /// batch's order.
+    ///
+    /// Seqs become visible in their order: calls (also from several nodes) are serialized, so
+    /// once a reader sees an event, every event with a smaller seq is visible too.
+    async fn put_events(&self, events: &[Value], received_at: i64) -> Result<Vec<Option<i64>>>;
+    /// Stored events with `seq > after`, ascending by seq, at most `limit` (0 gives none; at
+    /// most [`EVENT_PAGE_MAX`]). Paging: pass the last seq of one page to get the next.
+    async fn events_after(&self, after: i64, limit: u32) -> Result<Vec<StoredEvent>>;
+    /// The greatest seq stored; 0 when no event is stored (also after pruning them all).
+    async fn last_event_seq(&self) -> Result<i64>;
+    /// Stored events whose type is one of `types` (any type when `types` is empty), received
+    /// at or after `since`, ascending by seq, at most `limit` (0 gives none; at most
+    /// [`EVENT_PAGE_MAX`]).
+    async fn events_since(
+        &self,
+        types: &[String],
+        since: i64,
+        limit: u32,
+    ) -> Result<Vec<StoredEvent>>;
+    /// Deletes the events received before `before`, with the records of the instances they
+    /// started ([`Store::start_for_event`]; the instances themselves stay). Returns how many
+    /// events were deleted.
+    async fn prune_events(&self, before: i64) -> Result<u64>;
+    /// Starts an instance for event `seq` of the workflow namespace/name (`schedule.on`):
+    /// atomically, unless that event already started an instance of that workflow, creates
+    /// `new` exactly as [`Store::create_instance`] does and records that the event started
+    /// it. True when this call created it; false, with nothing written, when the event had
+    /// already started one: of concurrent calls (several nodes), exactly one wins. The event
+    /// itself is not looked up (a pruned or unknown seq is started like any other).
+    async fn start_for_event(
+        &self,
+        namespace: &str,
+        name: &str,
+        seq: i64,
+        new: &NewInstance,
+        lease: Duration,
+    ) -> Result<bool>;
 
     /// How many instances are in each status.
     async fn count_by_status(&self) -> Result<Vec<(String, i64)>>;

@@ -8,6 +8,8 @@ mod postgres;
 mod append;
 #[path = "store/durability.rs"]
 mod durability;
+#[path = "store/events.rs"]
+mod events;
 #[path = "store/instances.rs"]
 mod instances;
 #[path = "store/leases.rs"]
@@ -88,6 +90,18 @@ suite! {
     runs::run_of_finds_the_run_of_an_instance,
     runs::open_runs_are_the_queued_and_unfinished_ones_in_date_order,
     runs::previous_run_is_the_latest_earlier_date_whatever_its_state,
+    events::events_are_stored_in_order_with_growing_seqs,
+    events::duplicates_are_stored_once,
+    events::an_event_without_its_attributes_fails_the_whole_batch,
+    events::events_after_pages_by_seq,
+    events::events_since_filters_by_type_and_time,
+    events::last_event_seq_is_the_greatest_stored,
+    events::prune_removes_only_older_events_and_their_starts,
+    events::an_event_starts_one_instance_per_workflow,
+    events::concurrent_starts_for_an_event_have_one_winner,
+    events::concurrent_batches_store_each_event_once,
+    events::a_batch_of_a_thousand_events_round_trips,
+    events::events_survive_reopening,
     durability::data_survives_reopening,
     durability::opening_twice_at_once_is_harmless,
 }
@@ -323,7 +337,7 @@ async fn sqlite_is_durable_and_versioned() {
         .iter()
         .map(|row| row.get(0))
         .collect();
-    assert_eq!(versions, [1, 2, 3]);
+    assert_eq!(versions, [1, 2, 3, 4]);
 }
 
 #[tokio::test]

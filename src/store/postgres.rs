@@ -7,11 +7,12 @@
 mod migrations;
 
 use super::shared::{
-    self, group, ids, instance_columns, instance_row, json, millis, run_columns, text,
+    self, event_columns, group, ids, instance_columns, instance_row, json, millis, run_columns,
+    text,
 };
 use super::{
     Append, Control, Error, Filter, InstanceRow, NewInstance, NewRun, Outgoing, Put, Result,
-    RunRow, Store, StoredWorkflow, WorkflowKey, WorkflowSettings,
+    RunRow, Store, StoredEvent, StoredWorkflow, WorkflowKey, WorkflowSettings,
 };
 use async_trait::async_trait;
 use serde_json::Value;
@@ -23,6 +24,10 @@ use std::time::Duration;
 /// Serializes the migrations of nodes starting at once (any constant; this one is "nagare"
 /// in ASCII).
 const MIGRATION_LOCK: i64 = 0x6e61_6761_7265;
+
+/// Serializes `put_events` across nodes ("events" in ASCII). Without it, a seq handed out
+/// earlier could commit later: a reader paging by seq would pass it and never see it.
+const EVENTS_LOCK: i64 = 0x6576_656e_7473;
 
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 
@@ -846,6 +851,152 @@ impl Store for Postgres {
         .execute(&self.pool)
         .await?;
         Ok(())
+    }
+
+    async fn put_events(&self, events: &[Value], received_at: i64) -> Result<Vec<Option<i64>>> {
+        let incoming = shared::incoming_events(events)?;
+        if incoming.is_empty() {
+            return Ok(Vec::new());
+        }
+        let sources: Vec<&str> = incoming.iter().map(|e| e.source).collect();
+        let ids: Vec<&str> = incoming.iter().map(|e| e.id).collect();
+        let types: Vec<&str> = incoming.iter().map(|e| e.r#type).collect();
+        let texts: Vec<&str> = incoming.iter().map(|e| e.text.as_str()).collect();
+        let mut tx = self.pool.begin().await?;
+        // One writer at a time (held to commit): seqs then commit in their order, and two
+        // batches sharing keys cannot deadlock on the unique index.
+        sqlx::query("SELECT pg_advisory_xact_lock($1)")
+            .bind(EVENTS_LOCK)
+            .execute(&mut *tx)
+            .await?;
+        // ORDER BY ord: seqs are handed out in the batch's order, and of two events with one
+        // key the first is inserted (DO NOTHING skips the second).
+        let rows = sqlx::query(
+            "INSERT INTO events (source, id, type, event, received_at) \
+             SELECT source, id, type, event, $5 \
+             FROM unnest($1::text[], $2::text[], $3::text[], $4::text[]) WITH ORDINALITY \
+                  AS u(source, id, type, event, ord) \
+             ORDER BY ord \
+             ON CONFLICT (source, id) DO NOTHING \
+             RETURNING seq, source, id",
+        )
+        .bind(&sources)
+        .bind(&ids)
+        .bind(&types)
+        .bind(&texts)
+        .bind(received_at)
+        .fetch_all(&mut *tx)
+        .await
+        .map_err(|e| Error(format!("storing incoming events: {e}")))?;
+        let seqs = shared::new_seqs(&incoming, &rows)?;
+        tx.commit().await?;
+        Ok(seqs)
+    }
+
+    async fn events_after(&self, after: i64, limit: u32) -> Result<Vec<StoredEvent>> {
+        if limit == 0 {
+            return Ok(Vec::new());
+        }
+        sqlx::query(concat!(
+            "SELECT ",
+            event_columns!(),
+            " FROM events WHERE seq > $1 ORDER BY seq LIMIT $2"
+        ))
+        .bind(after)
+        .bind(shared::event_page(limit))
+        .fetch_all(&self.pool)
+        .await?
+        .iter()
+        .map(shared::stored_event)
+        .collect()
+    }
+
+    async fn last_event_seq(&self) -> Result<i64> {
+        Ok(
+            sqlx::query_scalar("SELECT COALESCE(MAX(seq), 0)::BIGINT FROM events")
+                .fetch_one(&self.pool)
+                .await?,
+        )
+    }
+
+    async fn events_since(
+        &self,
+        types: &[String],
+        since: i64,
+        limit: u32,
+    ) -> Result<Vec<StoredEvent>> {
+        if limit == 0 {
+            return Ok(Vec::new());
+        }
+        let query = if types.is_empty() {
+            sqlx::query(concat!(
+                "SELECT ",
+                event_columns!(),
+                " FROM events WHERE received_at >= $1 ORDER BY seq LIMIT $2"
+            ))
+            .bind(since)
+            .bind(shared::event_page(limit))
+        } else {
+            sqlx::query(concat!(
+                "SELECT ",
+                event_columns!(),
+                " FROM events WHERE type = ANY($3) AND received_at >= $1 \
+                 ORDER BY seq LIMIT $2"
+            ))
+            .bind(since)
+            .bind(shared::event_page(limit))
+            .bind(types)
+        };
+        query
+            .fetch_all(&self.pool)
+            .await?
+            .iter()
+            .map(shared::stored_event)
+            .collect()
+    }
+
+    async fn prune_events(&self, before: i64) -> Result<u64> {
+        // One statement: the events and their starts go together.
+        let deleted: i64 = sqlx::query_scalar(
+            "WITH gone AS (DELETE FROM events WHERE received_at < $1 RETURNING seq), \
+                  starts AS (DELETE FROM event_starts WHERE seq IN (SELECT seq FROM gone)) \
+             SELECT count(*) FROM gone",
+        )
+        .bind(before)
+        .fetch_one(&self.pool)
+        .await?;
+        Ok(u64::try_from(deleted).unwrap_or(0))
+    }
+
+    async fn start_for_event(
+        &self,
+        namespace: &str,
+        name: &str,
+        seq: i64,
+        new: &NewInstance,
+        lease: Duration,
+    ) -> Result<bool> {
+        // The start is recorded first: a concurrent start of the same event waits on the
+        // primary key for this commit, then does nothing and returns false before writing
+        // its instance (the foreign key to it is checked at commit).
+        let mut tx = self.pool.begin().await?;
+        let recorded = sqlx::query(
+            "INSERT INTO event_starts (namespace, name, seq, instance_id) \
+             VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING",
+        )
+        .bind(namespace)
+        .bind(name)
+        .bind(seq)
+        .bind(&new.id)
+        .execute(&mut *tx)
+        .await?
+        .rows_affected();
+        if recorded == 0 {
+            return Ok(false);
+        }
+        insert_instance(&mut tx, new, lease).await?;
+        tx.commit().await?;
+        Ok(true)
     }
 
     async fn count_by_status(&self) -> Result<Vec<(String, i64)>> {

@@ -1,8 +1,8 @@
 //! What both backends share: JSON as text, row decoding, the batch grouping, limits.
 
 use super::{
-    Append, Control, Error, InstanceRow, MARKS, NewRun, Outgoing, Result, RunRow, StoredWorkflow,
-    Summary, WorkflowKey, WorkflowSettings,
+    Append, Control, EVENT_PAGE_MAX, Error, InstanceRow, MARKS, NewRun, Outgoing, Result, RunRow,
+    StoredEvent, StoredWorkflow, Summary, WorkflowKey, WorkflowSettings,
 };
 use serde_json::Value;
 use sqlx::{ColumnIndex, Decode, Row, Type};
@@ -35,6 +35,128 @@ pub(super) fn run_page(limit: u32) -> i64 {
         0 => 1000,
         n => i64::from(n.min(1000)),
     }
+}
+
+/// The page size of an event read: 0 gives none, and there is a cap.
+pub(super) fn event_page(limit: u32) -> i64 {
+    i64::from(limit.min(EVENT_PAGE_MAX))
+}
+
+/// An incoming CloudEvent as `put_events` stores it: its attributes, and its text.
+pub(super) struct IncomingEvent<'a> {
+    pub source: &'a str,
+    pub id: &'a str,
+    pub r#type: &'a str,
+    pub text: String,
+}
+
+/// Reads the attributes of every event of a `put_events` batch; any event without them is an
+/// error for the whole batch (checked before anything is written).
+pub(super) fn incoming_events(events: &[Value]) -> Result<Vec<IncomingEvent<'_>>> {
+    events
+        .iter()
+        .enumerate()
+        .map(|(i, event)| {
+            let invalid = |problem: String| {
+                Error(format!(
+                    "incoming event {i} of the batch {problem}; no event of the batch was stored"
+                ))
+            };
+            if !event.is_object() {
+                return Err(invalid(format!("is {}, not a JSON object", kind(event))));
+            }
+            let attribute = |name: &str| match event.get(name) {
+                Some(Value::String(s)) if !s.is_empty() => Ok(s.as_str()),
+                found => Err(invalid(format!(
+                    "has no CloudEvents attribute `{name}` (a non-empty string){}",
+                    found.map_or(String::new(), |v| format!(", but {}", kind(v)))
+                ))),
+            };
+            Ok(IncomingEvent {
+                source: attribute("source")?,
+                id: attribute("id")?,
+                r#type: attribute("type")?,
+                text: text(event),
+            })
+        })
+        .collect()
+}
+
+/// What a JSON value is, for messages (values themselves may be large).
+fn kind(value: &Value) -> &'static str {
+    match value {
+        Value::Null => "null",
+        Value::Bool(_) => "a boolean",
+        Value::Number(_) => "a number",
+        Value::String(s) if s.is_empty() => "an empty string",
+        Value::String(_) => "a string",
+        Value::Array(_) => "an array",
+        Value::Object(_) => "an object",
+    }
+}
+
+/// `put_events`' answer: per event of the batch, in order, its new seq — the one a `RETURNING
+/// seq, source, id` row gives its (source, id), to the first event naming that key (the one
+/// inserted: the batch goes in in order) — or `None` for a duplicate.
+pub(super) fn new_seqs<R>(events: &[IncomingEvent], rows: &[R]) -> Result<Vec<Option<i64>>>
+where
+    R: Row,
+    for<'c> &'c str: ColumnIndex<R>,
+    for<'r> String: Decode<'r, R::Database> + Type<R::Database>,
+    for<'r> i64: Decode<'r, R::Database> + Type<R::Database>,
+{
+    let mut inserted = HashMap::with_capacity(rows.len());
+    for row in rows {
+        inserted.insert(
+            (
+                row.try_get::<String, _>("source")?,
+                row.try_get::<String, _>("id")?,
+            ),
+            row.try_get::<i64, _>("seq")?,
+        );
+    }
+    let mut key = (String::new(), String::new());
+    Ok(events
+        .iter()
+        .map(|e| {
+            key.0.clear();
+            key.0.push_str(e.source);
+            key.1.clear();
+            key.1.push_str(e.id);
+            // Taken out: a later event with the same key is a duplicate of this one.
+            inserted.remove(&key)
+        })
+        .collect())
+}
+
+/// The columns [`stored_event`] reads.
+macro_rules! event_columns {
+    () => {
+        "seq, source, id, type, event, received_at"
+    };
+}
+pub(super) use event_columns;
+
+/// Decodes a row of `SELECT event_columns!()` from `events`.
+pub(super) fn stored_event<R>(row: &R) -> Result<StoredEvent>
+where
+    R: Row,
+    for<'a> &'a str: ColumnIndex<R>,
+    for<'r> String: Decode<'r, R::Database> + Type<R::Database>,
+    for<'r> i64: Decode<'r, R::Database> + Type<R::Database>,
+{
+    let seq: i64 = row.try_get("seq")?;
+    Ok(StoredEvent {
+        seq,
+        source: row.try_get("source")?,
+        id: row.try_get("id")?,
+        r#type: row.try_get("type")?,
+        event: json(
+            &format!("incoming event {seq}"),
+            &row.try_get::<String, _>("event")?,
+        )?,
+        received_at: row.try_get("received_at")?,
+    })
 }
 
 /// The runs of an `add_runs` call in key order, each date once (the first named wins).

@@ -9,11 +9,12 @@
 mod migrations;
 
 use super::shared::{
-    self, group, ids, instance_columns, instance_row, json, millis, now_ms, run_columns, text,
+    self, event_columns, group, ids, instance_columns, instance_row, json, millis, now_ms,
+    run_columns, text,
 };
 use super::{
     Append, Control, Error, Filter, InstanceRow, NewInstance, NewRun, Outgoing, Put, Result,
-    RunRow, Store, StoredWorkflow, WorkflowKey, WorkflowSettings,
+    RunRow, Store, StoredEvent, StoredWorkflow, WorkflowKey, WorkflowSettings,
 };
 use async_trait::async_trait;
 use serde_json::{Value, json};
@@ -793,6 +794,150 @@ impl Store for Sqlite {
         .execute(&self.writer)
         .await?;
         Ok(())
+    }
+
+    async fn put_events(&self, events: &[Value], received_at: i64) -> Result<Vec<Option<i64>>> {
+        let incoming = shared::incoming_events(events)?;
+        if incoming.is_empty() {
+            return Ok(Vec::new());
+        }
+        // The whole batch travels as one JSON array, one statement for all of it. ORDER BY
+        // key: seqs are handed out in the batch's order, and of two events with one key the
+        // first is inserted (the second conflicts with it). The event is a JSON string inside
+        // the array, so its text is stored exactly as serialized.
+        let batch: Vec<Value> = incoming
+            .iter()
+            .map(|e| json!([e.source, e.id, e.r#type, e.text]))
+            .collect();
+        let mut tx = write(&self.writer).await?;
+        // `WHERE true`: without it SQLite could read ON CONFLICT as a join constraint.
+        let rows = sqlx::query(
+            "INSERT INTO events (source, id, type, event, received_at) \
+             SELECT value ->> 0, value ->> 1, value ->> 2, value ->> 3, ?2 \
+             FROM json_each(?1) WHERE true ORDER BY key \
+             ON CONFLICT (source, id) DO NOTHING \
+             RETURNING seq, source, id",
+        )
+        .bind(Value::Array(batch).to_string())
+        .bind(received_at)
+        .fetch_all(&mut *tx)
+        .await
+        .map_err(|e| Error(format!("storing incoming events: {e}")))?;
+        let seqs = shared::new_seqs(&incoming, &rows)?;
+        tx.commit().await?;
+        Ok(seqs)
+    }
+
+    async fn events_after(&self, after: i64, limit: u32) -> Result<Vec<StoredEvent>> {
+        if limit == 0 {
+            return Ok(Vec::new());
+        }
+        sqlx::query(concat!(
+            "SELECT ",
+            event_columns!(),
+            " FROM events WHERE seq > ?1 ORDER BY seq LIMIT ?2"
+        ))
+        .bind(after)
+        .bind(shared::event_page(limit))
+        .fetch_all(&self.reader)
+        .await?
+        .iter()
+        .map(shared::stored_event)
+        .collect()
+    }
+
+    async fn last_event_seq(&self) -> Result<i64> {
+        Ok(
+            sqlx::query_scalar("SELECT COALESCE(MAX(seq), 0) FROM events")
+                .fetch_one(&self.reader)
+                .await?,
+        )
+    }
+
+    async fn events_since(
+        &self,
+        types: &[String],
+        since: i64,
+        limit: u32,
+    ) -> Result<Vec<StoredEvent>> {
+        if limit == 0 {
+            return Ok(Vec::new());
+        }
+        let query = if types.is_empty() {
+            sqlx::query(concat!(
+                "SELECT ",
+                event_columns!(),
+                " FROM events WHERE received_at >= ?1 ORDER BY seq LIMIT ?2"
+            ))
+            .bind(since)
+            .bind(shared::event_page(limit))
+        } else {
+            // IN over the types: each is a range of the (type, received_at) index.
+            sqlx::query(concat!(
+                "SELECT ",
+                event_columns!(),
+                " FROM events WHERE type IN (SELECT value FROM json_each(?3)) \
+                   AND received_at >= ?1 \
+                 ORDER BY seq LIMIT ?2"
+            ))
+            .bind(since)
+            .bind(shared::event_page(limit))
+            .bind(json!(types).to_string())
+        };
+        query
+            .fetch_all(&self.reader)
+            .await?
+            .iter()
+            .map(shared::stored_event)
+            .collect()
+    }
+
+    async fn prune_events(&self, before: i64) -> Result<u64> {
+        let mut tx = write(&self.writer).await?;
+        sqlx::query(
+            "DELETE FROM event_starts \
+             WHERE seq IN (SELECT seq FROM events WHERE received_at < ?1)",
+        )
+        .bind(before)
+        .execute(&mut *tx)
+        .await?;
+        let deleted = sqlx::query("DELETE FROM events WHERE received_at < ?1")
+            .bind(before)
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
+        tx.commit().await?;
+        Ok(deleted)
+    }
+
+    async fn start_for_event(
+        &self,
+        namespace: &str,
+        name: &str,
+        seq: i64,
+        new: &NewInstance,
+        lease: Duration,
+    ) -> Result<bool> {
+        // The write transaction is the lock; the start is recorded first, so a false answer
+        // rolls back before anything else is written.
+        let mut tx = write(&self.writer).await?;
+        let recorded = sqlx::query(
+            "INSERT INTO event_starts (namespace, name, seq, instance_id) \
+             VALUES (?1, ?2, ?3, ?4) ON CONFLICT DO NOTHING",
+        )
+        .bind(namespace)
+        .bind(name)
+        .bind(seq)
+        .bind(&new.id)
+        .execute(&mut *tx)
+        .await?
+        .rows_affected();
+        if recorded == 0 {
+            return Ok(false);
+        }
+        insert_instance(&mut tx, new, lease).await?;
+        tx.commit().await?;
+        Ok(true)
     }
 
     async fn count_by_status(&self) -> Result<Vec<(String, i64)>> {

@@ -1,7 +1,7 @@
 //! The PostgreSQL schema, as ordered migrations: append new versions, never edit applied ones.
 
 /// `(version, SQL)`, applied in order, each once, each in its own transaction.
-pub(super) const MIGRATIONS: &[(i64, &str)] = &[(1, V1), (2, V2), (3, V3)];
+pub(super) const MIGRATIONS: &[(i64, &str)] = &[(1, V1), (2, V2), (3, V3), (4, V4)];
 
 /// JSON is TEXT, not JSONB: JSONB reorders object keys, and documents must come back as they
 /// were written. Ids are compared bytewise (`COLLATE "C"`): UUID v7 strings then sort by time
@@ -115,4 +115,47 @@ ALTER TABLE runs ADD COLUMN marked TEXT CHECK (marked IN ('failed', 'succeeded')
 -- `task_marks`: a JSON object, task reference (a JSON pointer such as "/do/0/preprocess") to
 -- 'failed' or 'succeeded'. A rerun clears both marks with the attempt they were about.
 ALTER TABLE runs ADD COLUMN task_marks TEXT NOT NULL DEFAULT '{}';
+"#;
+
+/// Incoming CloudEvents and the instances they started (issue 5: event-driven starts and
+/// correlation).
+const V4: &str = r#"
+-- The durable log of incoming CloudEvents: the API stores an event here (and answers 202)
+-- before anything acts on it, so an acknowledged event survives a crash, and every node reads
+-- the same events in the same order. `seq` is that delivery order.
+-- BIGSERIAL: a seq is never reused, so seqs only grow (a reader's cursor stays valid).
+-- put_events serializes its transactions (an advisory lock), so seqs are committed in order
+-- and a reader that sees one event sees every smaller seq too.
+-- (source, id) identifies a CloudEvent (the spec's deduplication key): a producer's retry of
+-- an event is stored once, so it cannot start or resume anything twice.
+-- `event`: the whole event as JSON text (key order kept); `received_at`: ms since the epoch.
+CREATE TABLE events (
+    seq BIGSERIAL PRIMARY KEY,
+    source TEXT NOT NULL,
+    id TEXT NOT NULL,
+    type TEXT NOT NULL,
+    event TEXT NOT NULL,
+    received_at BIGINT NOT NULL,
+    UNIQUE (source, id)
+);
+-- Listens and correlation look events up by type since a time (a listener's start).
+CREATE INDEX events_type ON events (type, received_at);
+-- Pruning deletes the events received before a time.
+CREATE INDEX events_received ON events (received_at);
+
+-- `schedule.on`: a workflow starts exactly one instance per triggering event. Every node sees
+-- every event, so the primary key decides which node's start wins (the others write nothing),
+-- and a node that restarts and reads the events again does not start them twice.
+-- The foreign key is checked at commit: the start is recorded first, so a losing start stops
+-- before it writes its instance.
+CREATE TABLE event_starts (
+    namespace TEXT NOT NULL,
+    name TEXT NOT NULL,
+    seq BIGINT NOT NULL,
+    instance_id TEXT COLLATE "C" NOT NULL REFERENCES instances (id)
+        DEFERRABLE INITIALLY DEFERRED,
+    PRIMARY KEY (namespace, name, seq)
+);
+-- Pruning an event deletes its starts.
+CREATE INDEX event_starts_seq ON event_starts (seq);
 "#;
