@@ -3,6 +3,7 @@
 //! node's engine; errors are RFC 7807 problem documents.
 
 pub mod auth;
+mod events;
 mod instances;
 mod problem;
 mod runs;
@@ -41,6 +42,8 @@ pub struct App {
     pub runs: crate::runtime::runs::Runs,
     /// The workflows `run: workflow` tasks of this node may start.
     pub registry: Arc<crate::runtime::registry::Registry>,
+    /// Nudges this node's inbound loop: CloudEvents were stored.
+    pub events: Arc<Notify>,
 }
 
 /// The largest request body accepted, by default.
@@ -80,6 +83,7 @@ pub fn router(app: Arc<App>, max_body: usize) -> Router {
             "/workflows/{namespace}/{name}/settings",
             get(runs::settings).patch(runs::patch_settings),
         )
+        .route("/events", post(events::receive))
         .route("/instances", get(instances::list))
         .route("/instances/{id}", get(instances::get))
         .route("/instances/{id}/{action}", post(instances::control))

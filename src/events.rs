@@ -1,4 +1,5 @@
 //! CloudEvents out of (and, later, into) nagare. [`sink`] publishes the lifecycle CloudEvents
 //! that the nodes queue in the store's outbox.
 
+pub mod binding;
 pub mod sink;

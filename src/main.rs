@@ -185,6 +185,14 @@ struct ServeArgs {
     /// `parallelism`); each workflow also has its `maxActiveTasks`.
     #[arg(long, env = "NAGARE_MAX_ACTIVE_TASKS")]
     max_active_tasks: Option<usize>,
+    /// How long incoming CloudEvents are kept: a node that starts reads this window again
+    /// (for `schedule.on`), and a listen can only catch up on events still kept.
+    #[arg(long, default_value = "24h", value_parser = parse_duration)]
+    event_retention: std::time::Duration,
+    /// A `listen` also consumes matching events stored up to this long before its instance
+    /// started (events that arrive before their listener).
+    #[arg(long, default_value = "60s", value_parser = parse_duration)]
+    listen_lookback: std::time::Duration,
     /// Tests only: plan runs with the instant written in this file (RFC 3339) as now.
     #[arg(long, hide = true)]
     fake_clock: Option<std::path::PathBuf>,
@@ -263,7 +271,12 @@ fn parse_duration(s: &str) -> Result<std::time::Duration, String> {
         "ms" => n / 1000.0,
         "s" | "" => n,
         "m" => n * 60.0,
-        _ => return Err(format!("`{s}` is not a duration like 500ms, 10s or 1m")),
+        "h" => n * 3600.0,
+        _ => {
+            return Err(format!(
+                "`{s}` is not a duration like 500ms, 10s, 1m or 24h"
+            ));
+        }
     };
     if secs <= 0.0 {
         return Err(format!("`{s}`: a duration must be positive"));
@@ -475,6 +488,8 @@ fn serve(args: ServeArgs) -> ExitCode {
         max_active_runs: args.max_active_runs,
         max_active_tasks: args.max_active_tasks,
         fake_clock: args.fake_clock,
+        event_retention: args.event_retention,
+        listen_lookback: args.listen_lookback,
     };
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()

@@ -32,6 +32,10 @@ pub struct Options {
     pub max_body: usize,
     pub max_active_runs: Option<usize>,
     pub max_active_tasks: Option<usize>,
+    /// How long incoming CloudEvents are kept (and read again when a node starts).
+    pub event_retention: Duration,
+    /// A listen also gets the events stored this long before its instance started.
+    pub listen_lookback: Duration,
     /// Plan runs with a fake clock read from this file (tests).
     pub fake_clock: Option<PathBuf>,
 }
@@ -81,6 +85,7 @@ pub async fn serve(options: Options) -> Result<(), String> {
     ));
     tokio::spawn(gates.clone().run());
     let http_client = http::Client::new(options.http);
+    let events = Arc::new(tokio::sync::Notify::new());
     let node = Node::spawn(
         store.clone(),
         Config {
@@ -94,6 +99,8 @@ pub async fn serve(options: Options) -> Result<(), String> {
             },
             secrets: options.secrets,
             gates: Some(gates.clone()),
+            lookback: options.listen_lookback,
+            events: events.clone(),
         },
         metrics.clone(),
     );
@@ -136,6 +143,18 @@ pub async fn serve(options: Options) -> Result<(), String> {
         metrics: metrics.clone(),
     };
     tokio::spawn(runs.clone().run());
+    tokio::spawn(
+        crate::runtime::inbound::Inbound {
+            store: store.clone(),
+            node: node.clone(),
+            plans: runs.plans.clone(),
+            name: name.clone(),
+            lease: options.lease,
+            wake: events.clone(),
+            retention: options.event_retention,
+        }
+        .run(),
+    );
     let app = Arc::new(App {
         runs,
         store: store.clone(),
@@ -147,6 +166,7 @@ pub async fn serve(options: Options) -> Result<(), String> {
         requests,
         known: Default::default(),
         registry,
+        events,
     });
     let kind = if options.database.is_some() {
         "postgres".to_string()

@@ -25,7 +25,15 @@ pub enum Effect {
     Run { process: Value, task: String },
     /// Subscribe the instance to CloudEvents for a `listen` task: the runtime delivers events
     /// with [`Event::Receive`] until it sees [`Command::Cancel`] for this id (never `Done`).
-    Listen { to: Value, task: String },
+    Listen {
+        to: Value,
+        task: String,
+        /// For a `one` strategy whose filter correlates with `expect`: each key's `from`
+        /// expression and the value it must give, resolved when the listen began — what lets
+        /// the runtime index the instance by correlation value.
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        keys: Vec<(String, Value)>,
+    },
     /// Publish a CloudEvent; answer once it is accepted.
     Emit { event: Value, task: String },
     /// Run control: answer when the top-level task `task` may start (`dependsOnPast`, task

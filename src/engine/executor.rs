@@ -25,6 +25,9 @@ pub(crate) struct Shared {
     pub rng: fastrand::Rng,
     /// CloudEvents received and not yet consumed by a `listen`, in arrival order.
     pub inbox: Vec<Val>,
+    /// The CloudEvents received, by `source` and `id`: a redelivered event is ignored, so the
+    /// runtime may deliver at least once.
+    pub received: std::collections::HashSet<(String, String)>,
     /// Correlation values fixed by the first matching event (`correlate` without `expect`).
     pub correlations: HashMap<String, Val>,
     /// How many `listen` and `wait` tasks are pausing right now (the instance is `waiting`).
@@ -47,6 +50,7 @@ impl Shared {
             rng: fastrand::Rng::with_seed(seed),
             ended: false,
             inbox: Vec::new(),
+            received: Default::default(),
             correlations: HashMap::new(),
             waiting: 0,
             context: Val::obj(Default::default()),

@@ -117,7 +117,15 @@ impl Instance {
                 self.poll()
             }
             Event::Receive { event } => {
-                self.env.shared.borrow_mut().inbox.push(from_json(&event));
+                let text = |k: &str| event.get(k).and_then(Value::as_str).map(String::from);
+                let mut shared = self.env.shared.borrow_mut();
+                if let (Some(source), Some(id)) = (text("source"), text("id"))
+                    && !shared.received.insert((source, id))
+                {
+                    return Vec::new();
+                }
+                shared.inbox.push(from_json(&event));
+                drop(shared);
                 self.poll()
             }
             Event::Cancel => {

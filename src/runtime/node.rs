@@ -22,6 +22,7 @@ use super::gates::Gates;
 use super::history::{TaskRecord, apply, rfc3339};
 use super::journal::Record;
 use super::metrics::Metrics;
+use super::subscriptions::Subscriptions;
 use crate::engine::{Command, Definition, Effect, Event, Instance, Lifecycle, Notice, Status};
 use crate::error::Error;
 use crate::store::{Append, Control, NewInstance, Store, Summary, WorkflowKey};
@@ -45,6 +46,11 @@ pub struct Config {
     pub secrets: Value,
     /// Run control for the tasks of gated instances (none: every gate opens at once).
     pub gates: Option<Arc<Gates>>,
+    /// A listen also gets the stored CloudEvents received up to this long before its
+    /// instance started (and all since).
+    pub lookback: Duration,
+    /// Nudged when emitted CloudEvents were stored (the inbound loop delivers them).
+    pub events: Arc<Notify>,
 }
 
 pub enum Message {
@@ -67,6 +73,10 @@ pub enum Message {
     /// A CloudEvent for a listening instance.
     Receive {
         id: String,
+        event: Value,
+    },
+    /// A stored CloudEvent for every instance on this node that listens for its type.
+    Deliver {
         event: Value,
     },
     Control {
@@ -170,6 +180,7 @@ impl Node {
                     tx,
                     live: HashMap::new(),
                     definitions: HashMap::new(),
+                    subscriptions: Subscriptions::default(),
                 };
                 tokio::task::LocalSet::new().block_on(&rt, engine.run(rx));
             });
@@ -192,6 +203,8 @@ struct Live {
     since: std::time::Instant,
     running: HashMap<u64, AbortHandle>,
     listens: HashSet<u64>,
+    /// When the instance started (ms): the listens' catch-up reaches back from there.
+    started: i64,
     tasks: Vec<TaskRecord>,
     suspended: bool,
     /// Results that arrived while suspended, given to the engine on resume.
@@ -250,6 +263,7 @@ struct Engine {
     tx: mpsc::UnboundedSender<Message>,
     live: HashMap<String, Live>,
     definitions: HashMap<WorkflowKey, Rc<Definition>>,
+    subscriptions: Subscriptions,
 }
 
 impl Engine {
@@ -278,6 +292,20 @@ impl Engine {
                     | Message::Retry { id, .. } => id.clone(),
                     Message::Held { ids, as_of } => {
                         self.keep(std::mem::take(ids), *as_of);
+                        continue;
+                    }
+                    Message::Deliver { event } => {
+                        for id in self.subscriptions.targets(event) {
+                            let at = *index.entry(id.clone()).or_insert_with(|| {
+                                work.push((id.clone(), Work::default()));
+                                work.len() - 1
+                            });
+                            let message = Message::Receive {
+                                id,
+                                event: event.clone(),
+                            };
+                            self.handle(message, &mut work[at].1).await;
+                        }
                         continue;
                     }
                 };
@@ -318,6 +346,7 @@ impl Engine {
         if let Some(gates) = &self.config.gates {
             gates.forget(id);
         }
+        self.subscriptions.forget(id);
     }
 
     async fn handle(&mut self, message: Message, work: &mut Work) {
@@ -364,7 +393,7 @@ impl Engine {
                     self.adopt(id, None, work).await;
                 }
             }
-            Message::Held { .. } => {}
+            Message::Held { .. } | Message::Deliver { .. } => {}
         }
     }
 
@@ -493,7 +522,6 @@ impl Engine {
         if queued {
             self.outbox.notify_one();
         }
-        let mut emitted = Vec::new();
         for (id, w) in work {
             for reply in w.replies {
                 let _ = reply.send(Ok(()));
@@ -516,23 +544,46 @@ impl Engine {
                         id: effect,
                         effect: what,
                     } => {
-                        match &what {
-                            Effect::Listen { .. } => {
-                                live.listens.insert(effect);
-                                continue;
-                            }
-                            Effect::Emit { event, .. } => emitted.push(event.clone()),
-                            _ => {}
+                        if let Effect::Listen { to, keys, .. } = &what {
+                            live.listens.insert(effect);
+                            let types = self.subscriptions.add(&id, effect, to, keys);
+                            let since = live.started - self.config.lookback.as_millis() as i64;
+                            tokio::task::spawn_local(catch_up(
+                                self.store.clone(),
+                                self.tx.clone(),
+                                id.clone(),
+                                types.unwrap_or_default(),
+                                since,
+                            ));
+                            continue;
                         }
                         let cx = self.config.context.clone();
                         let tx = self.tx.clone();
                         let instance = id.clone();
                         let store = self.store.clone();
                         let gates = self.config.gates.clone();
+                        let events = self.config.events.clone();
                         let handle = tokio::task::spawn_local(async move {
                             let result = match (&what, gates) {
                                 (Effect::Gate { task }, Some(gates)) => {
                                     gates.admit(&instance, task).await
+                                }
+                                // Emitted events are stored like incoming ones (the emit is
+                                // done once durable); the inbound loop delivers them to the
+                                // instances listening for them, on every node.
+                                (Effect::Emit { event, .. }, _) => {
+                                    match store
+                                        .put_events(std::slice::from_ref(event), now_ms())
+                                        .await
+                                    {
+                                        Ok(_) => {
+                                            events.notify_one();
+                                            Ok(event.clone())
+                                        }
+                                        Err(e) => Err(Error::runtime(format!(
+                                            "cannot store the emitted event: {e}"
+                                        ))),
+                                    }
                                 }
                                 _ => {
                                     know_subflow(&*store, &cx, &what).await;
@@ -549,7 +600,9 @@ impl Engine {
                         live.running.insert(effect, handle.abort_handle());
                     }
                     Command::Cancel { id: effect } => {
-                        live.listens.remove(&effect);
+                        if live.listens.remove(&effect) {
+                            self.subscriptions.remove(&id, effect);
+                        }
                         if let Some(h) = live.running.remove(&effect) {
                             h.abort();
                             self.metrics.effects.dec();
@@ -564,17 +617,28 @@ impl Engine {
                 self.ended.notify_one();
             }
         }
-        // Emitted events reach the instances listening on this node (the in-node bus).
-        for event in emitted {
-            for (id, live) in &self.live {
-                if !live.listens.is_empty() {
-                    let _ = self.tx.send(Message::Receive {
-                        id: id.clone(),
-                        event: event.clone(),
-                    });
-                }
+    }
+}
+
+/// Events stored before a listen began (while its instance was on another node or down, or
+/// just before it started) are delivered too; the engine ignores those it has seen.
+async fn catch_up(
+    store: Arc<dyn Store>,
+    tx: mpsc::UnboundedSender<Message>,
+    instance: String,
+    types: Vec<String>,
+    since: i64,
+) {
+    match store.events_since(&types, since, 10_000).await {
+        Ok(events) => {
+            for e in events {
+                let _ = tx.send(Message::Receive {
+                    id: instance.clone(),
+                    event: e.event,
+                });
             }
         }
+        Err(e) => eprintln!("nagare: cannot read past events for {instance}: {e}"),
     }
 }
 

@@ -4,7 +4,7 @@
 
 use crate::dsl::model::Schedule;
 use crate::schedule::{Overrides, Settings, Timetable};
-use crate::store::{Store, WorkflowKey, WorkflowSettings};
+use crate::store::{Store, StoredWorkflow, WorkflowKey, WorkflowSettings};
 use serde_json::{Map, Value};
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -26,7 +26,7 @@ pub struct Plans {
     pub parts: Arc<Mutex<HashMap<String, Parts>>>,
 }
 
-type Parts = (Option<Schedule>, Option<Map<String, Value>>);
+pub type Parts = (Option<Schedule>, Option<Map<String, Value>>);
 
 impl Plans {
     pub fn new(store: Arc<dyn Store>) -> Plans {
@@ -62,21 +62,7 @@ impl Plans {
         if let Some(o) = overrides {
             stored.overrides = o;
         }
-        let cached = self
-            .parts
-            .lock()
-            .ok()
-            .and_then(|m| m.get(&latest.digest).cloned());
-        let (schedule, metadata) = match cached {
-            Some(parts) => parts,
-            None => {
-                let parts = document_parts(&latest.source)?;
-                if let Ok(mut m) = self.parts.lock() {
-                    m.insert(latest.digest.clone(), parts.clone());
-                }
-                parts
-            }
-        };
+        let (schedule, metadata) = self.parts_of(&latest)?;
         let overrides = Overrides::from_json(&stored.overrides).map_err(|e| e.to_string())?;
         let settings = Settings::new(metadata.as_ref(), &overrides).map_err(|e| e.to_string())?;
         let timetable = Timetable::new(schedule.as_ref(), &settings).map_err(|e| e.to_string())?;
@@ -86,6 +72,44 @@ impl Plans {
             timetable,
             stored,
         })
+    }
+}
+
+impl Plans {
+    /// The schedule and metadata of a stored version (cached by digest).
+    pub fn parts_of(&self, w: &StoredWorkflow) -> Result<Parts, String> {
+        let cached = self
+            .parts
+            .lock()
+            .ok()
+            .and_then(|m| m.get(&w.digest).cloned());
+        if let Some(parts) = cached {
+            return Ok(parts);
+        }
+        let parts = document_parts(&w.source)?;
+        if let Ok(mut m) = self.parts.lock() {
+            m.insert(w.digest.clone(), parts.clone());
+        }
+        Ok(parts)
+    }
+
+    /// The latest version of each workflow, from one reading of the store.
+    pub async fn latest(&self) -> Result<Vec<StoredWorkflow>, String> {
+        let all = self.store.workflows().await.map_err(|e| e.to_string())?;
+        let mut latest: std::collections::BTreeMap<(String, String), StoredWorkflow> =
+            Default::default();
+        for w in all {
+            let k = (w.key.namespace.clone(), w.key.name.clone());
+            match latest.get(&k) {
+                Some(have)
+                    if super::registry::precedence(&have.key.version, &w.key.version)
+                        != std::cmp::Ordering::Less => {}
+                _ => {
+                    latest.insert(k, w);
+                }
+            }
+        }
+        Ok(latest.into_values().collect())
     }
 }
 

@@ -40,11 +40,13 @@ pub(super) async fn run(
     args: &Args,
 ) -> Result<Val, Error> {
     let to = serde_json::to_value(&task.listen.to).unwrap_or_default();
+    let keys = correlation_keys(env, &task.listen.to, &input, args)?;
     let subscription = perform(
         &env.shared,
         Effect::Listen {
             to,
             task: at.pointer.to_string(),
+            keys,
         },
     );
     let pausing = crate::engine::executor::Pausing::new(&env.shared);
@@ -103,6 +105,28 @@ pub(super) async fn run(
         outputs.push(out);
     }
     Ok(outputs.into_iter().collect())
+}
+
+/// The expected correlation values of a `one` filter (see [`Effect::Listen`]'s `keys`).
+fn correlation_keys(
+    env: &Env,
+    strategy: &ConsumptionStrategy,
+    input: &Val,
+    args: &Args,
+) -> Result<Vec<(String, Value)>, Error> {
+    let Some(filter) = &strategy.one else {
+        return Ok(Vec::new());
+    };
+    let mut keys = Vec::new();
+    for correlation in filter.correlate.values() {
+        let expected = match &correlation.expect {
+            Some(e) if is_expression(e) => env.bare(source(e), input, args)?,
+            Some(literal) => value::string(literal),
+            None => continue,
+        };
+        keys.push((correlation.from.clone(), to_json(&expected)));
+    }
+    Ok(keys)
 }
 
 /// Progress of a consumption strategy.

@@ -91,6 +91,7 @@ impl Engine {
                 return;
             }
         };
+        let started = start.now;
         let replayed = replay(def, start, records.collect());
         // A pending instance never had a summary written: its first notices are new.
         let fresh = status == "pending";
@@ -99,6 +100,7 @@ impl Engine {
             since: std::time::Instant::now(),
             running: HashMap::new(),
             listens: HashSet::new(),
+            started,
             tasks: Vec::new(),
             suspended: replayed.suspended,
             held: Vec::new(),

@@ -1,0 +1,345 @@
+//! CloudEvents in over HTTP (`POST /api/v1/events`) on the real server: the binding's three
+//! modes and its errors, deduplication, `schedule.on` starting one instance per event,
+//! `listen` resumed by an event with correlation picking the right instance among many, an
+//! event that arrives before its listener, and one delivered to an instance whose node died.
+
+#[path = "support/postgres.rs"]
+mod postgres;
+#[macro_use]
+#[path = "support/server.rs"]
+mod server;
+
+use serde_json::{Value, json};
+use server::{Backing, Http, Server, TempDir};
+use std::time::{Duration, Instant};
+
+on_both_stores!(
+    ingress_modes_errors_and_duplicates,
+    schedule_on_starts_one_instance_per_event
+);
+
+fn event(id: &str, kind: &str, data: Value) -> Value {
+    json!({"specversion": "1.0", "id": id, "source": "https://shop.example.com/orders", "type": kind, "data": data})
+}
+
+fn post_event(http: &Http, server: &Server, e: &Value) -> (u16, Value) {
+    let (s, v, _) = http.send(
+        "POST",
+        &server.api("/events"),
+        Some("application/cloudevents+json"),
+        Some(e.to_string().into_bytes()),
+    );
+    (s, v)
+}
+
+fn instances(http: &Http, server: &Server, name: &str) -> Vec<Value> {
+    let (s, v) =
+        http.get(&server.api(&format!("/instances?namespace=test&name={name}&limit=1000")));
+    assert_eq!(s, 200, "{v}");
+    v["items"].as_array().unwrap().clone()
+}
+
+fn until<T: std::fmt::Debug>(
+    server: &Server,
+    what: &str,
+    mut probe: impl FnMut() -> T,
+    check: impl Fn(&T) -> bool,
+) -> T {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let seen = probe();
+        if check(&seen) {
+            return seen;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "timed out waiting for {what}; last seen: {seen:#?}\n--- server log ---\n{}",
+            server.log()
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+fn ingress_modes_errors_and_duplicates(backing: &Backing) {
+    let http = Http::default();
+    let server = Server::start(backing, &[]);
+    let url = server.api("/events");
+    // Structured.
+    let (s, v) = post_event(&http, &server, &event("1", "t", json!({"a": 1})));
+    assert_eq!(
+        (s, v.clone()),
+        (202, json!({"accepted": 1, "duplicates": 0})),
+        "{v}"
+    );
+    // The same again: accepted once.
+    let (s, v) = post_event(&http, &server, &event("1", "t", json!({"a": 1})));
+    assert_eq!(
+        (s, v.clone()),
+        (202, json!({"accepted": 0, "duplicates": 1})),
+        "{v}"
+    );
+    // Batch, with a duplicate inside.
+    let batch = json!([
+        event("2", "t", json!(2)),
+        event("3", "t", json!(3)),
+        event("2", "t", json!(2))
+    ]);
+    let (s, v, _) = http.send(
+        "POST",
+        &url,
+        Some("application/cloudevents-batch+json"),
+        Some(batch.to_string().into_bytes()),
+    );
+    assert_eq!(
+        (s, v.clone()),
+        (202, json!({"accepted": 2, "duplicates": 1})),
+        "{v}"
+    );
+    // Binary.
+    let (s, v) = binary(
+        &http,
+        &url,
+        &[
+            ("ce-specversion", "1.0"),
+            ("ce-id", "4"),
+            ("ce-source", "https://shop.example.com/orders"),
+            ("ce-type", "t"),
+        ],
+        br#"{"b":2}"#,
+    );
+    assert_eq!(
+        (s, v.clone()),
+        (202, json!({"accepted": 1, "duplicates": 0})),
+        "{v}"
+    );
+    // Errors: 400 with what is wrong, nothing stored.
+    let (s, v) = post_event(
+        &http,
+        &server,
+        &json!({"specversion": "1.0", "id": "5", "type": "t"}),
+    );
+    assert_eq!(s, 400, "{v}");
+    assert!(v["detail"].as_str().unwrap().contains("`source`"), "{v}");
+    let (s, v, _) = http.send(
+        "POST",
+        &url,
+        Some("application/cloudevents+json"),
+        Some(b"{".to_vec()),
+    );
+    assert_eq!(s, 400, "{v}");
+    assert!(v["detail"].as_str().unwrap().contains("not JSON"), "{v}");
+    let bad_batch = json!([event("6", "t", json!(6)), {"specversion": "0.3", "id": "7", "source": "/test", "type": "t"}]);
+    let (s, v, _) = http.send(
+        "POST",
+        &url,
+        Some("application/cloudevents-batch+json"),
+        Some(bad_batch.to_string().into_bytes()),
+    );
+    assert_eq!(s, 400, "{v}");
+    assert!(
+        v["detail"]
+            .as_str()
+            .unwrap()
+            .contains("event 1 of the batch"),
+        "{v}"
+    );
+    let (s, v, _) = http.send("POST", &url, Some("application/json"), Some(b"{}".to_vec()));
+    assert_eq!(s, 400, "{v}");
+    assert!(
+        v["detail"].as_str().unwrap().contains("no CloudEvent"),
+        "{v}"
+    );
+    // Event 6 of the refused batch was not stored: it is new now.
+    let (s, v) = post_event(&http, &server, &event("6", "t", json!(6)));
+    assert_eq!(
+        (s, v.clone()),
+        (202, json!({"accepted": 1, "duplicates": 0})),
+        "{v}"
+    );
+}
+
+fn binary(http: &Http, url: &str, headers: &[(&str, &str)], body: &[u8]) -> (u16, Value) {
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    rt.block_on(async {
+        let mut r = reqwest::Client::new()
+            .post(url)
+            .header("content-type", "application/json")
+            .body(body.to_vec());
+        for (k, v) in headers {
+            r = r.header(*k, *v);
+        }
+        let _ = http;
+        let response = r.send().await.unwrap();
+        let status = response.status().as_u16();
+        (status, response.json().await.unwrap_or(Value::Null))
+    })
+}
+
+const ON_ORDER: &str = r#"
+document: {dsl: '1.0.3', namespace: test, name: on-order, version: '1.0.0'}
+schedule:
+  on:
+    one:
+      with: {type: order.placed, source: 'https://shop.example.com/orders'}
+do:
+  - take:
+      set:
+        order: '${ .[0].data.order }'
+        events: '${ length }'
+"#;
+
+fn schedule_on_starts_one_instance_per_event(backing: &Backing) {
+    let http = Http::default();
+    let server = Server::start(backing, &[]);
+    http.push(&server, ON_ORDER);
+    let (s, _) = post_event(
+        &http,
+        &server,
+        &event("o1", "order.placed", json!({"order": 1})),
+    );
+    assert_eq!(s, 202);
+    let done = until(
+        &server,
+        "the instance of the event",
+        || instances(&http, &server, "on-order"),
+        |i| i.len() == 1 && i[0]["status"] == "completed",
+    );
+    let one = http.instance(&server, done[0]["id"].as_str().unwrap());
+    assert_eq!(one["output"], json!({"order": 1, "events": 1}));
+    assert_eq!(
+        one["input"][0]["id"], "o1",
+        "the input is the triggering events"
+    );
+    // Delivered twice: still one instance. Other types start nothing.
+    post_event(
+        &http,
+        &server,
+        &event("o1", "order.placed", json!({"order": 1})),
+    );
+    post_event(
+        &http,
+        &server,
+        &event("x", "order.cancelled", json!({"order": 1})),
+    );
+    post_event(
+        &http,
+        &server,
+        &event("o2", "order.placed", json!({"order": 2})),
+    );
+    let all = until(
+        &server,
+        "the second order's instance",
+        || instances(&http, &server, "on-order"),
+        |i| i.len() == 2 && i.iter().all(|x| x["status"] == "completed"),
+    );
+    assert_eq!(all.len(), 2);
+}
+
+/// Twenty instances wait for a payment of their own order; events resume exactly the one
+/// whose correlation key matches.
+#[test]
+fn listen_resumed_by_the_event_with_its_correlation_key() {
+    let dir = TempDir::new("events");
+    let http = Http::default();
+    let server = Server::start(&Backing::Sqlite(dir.path().join("data")), &[]);
+    http.push(
+        &server,
+        r#"
+document: {dsl: '1.0.3', namespace: test, name: pay, version: '1.0.0'}
+do:
+  - wait-for-payment:
+      listen:
+        to:
+          one:
+            with: {type: payment.done}
+            correlate:
+              order: {from: '${ .data.order }', expect: '${ .order }'}
+  - done:
+      set: {paid: '${ .[0].order }'}
+"#,
+    );
+    let ids: Vec<String> = (0..20)
+        .map(|i| http.start(&server, "test/pay/1.0.0", &json!({"order": i})))
+        .collect();
+    for id in &ids {
+        http.until(&server, id, Duration::from_secs(20), "waiting", |v| {
+            v["status"] == "waiting"
+        });
+    }
+    post_event(
+        &http,
+        &server,
+        &event("p7", "payment.done", json!({"order": 7})),
+    );
+    let seven = http.wait(&server, &ids[7], 20);
+    assert_eq!(seven["status"], "completed", "{seven:#}");
+    assert_eq!(seven["output"], json!({"paid": 7}));
+    for (i, id) in ids.iter().enumerate() {
+        if i != 7 {
+            assert_eq!(
+                http.instance(&server, id)["status"],
+                "waiting",
+                "instance {i}"
+            );
+        }
+    }
+    // An event that arrives before its listener starts (during a wait) is not lost.
+    http.push(
+        &server,
+        r#"
+document: {dsl: '1.0.3', namespace: test, name: late, version: '1.0.0'}
+do:
+  - first: {wait: {milliseconds: 500}}
+  - then-listen:
+      listen:
+        to:
+          one:
+            with: {type: late.event}
+"#,
+    );
+    let late = http.start(&server, "test/late/1.0.0", &json!({}));
+    post_event(
+        &http,
+        &server,
+        &event("l1", "late.event", json!({"early": true})),
+    );
+    let v = http.wait(&server, &late, 20);
+    assert_eq!(v["output"], json!([{"early": true}]), "{v:#}");
+}
+
+/// Node A holds a waiting instance and dies; the event arrives at node B, which takes the
+/// instance over when A's lease expires and delivers the event to it.
+#[test]
+fn an_event_reaches_an_instance_whose_node_died() {
+    let db = postgres::database();
+    let backing = Backing::Postgres(db.url().to_string());
+    let http = Http::default();
+    let a = Server::start(&backing, &["--node", "a", "--lease", "2s"]);
+    http.push(
+        &a,
+        r#"
+document: {dsl: '1.0.3', namespace: test, name: wake, version: '1.0.0'}
+do:
+  - sleep:
+      listen:
+        to:
+          one:
+            with: {type: wake.up}
+"#,
+    );
+    let id = http.start(&a, "test/wake/1.0.0", &json!({}));
+    http.until(&a, &id, Duration::from_secs(20), "waiting", |v| {
+        v["status"] == "waiting"
+    });
+    let b = Server::start(&backing, &["--node", "b", "--lease", "2s"]);
+    a.kill();
+    let (s, v) = post_event(&http, &b, &event("w1", "wake.up", json!({"hello": "b"})));
+    assert_eq!(s, 202, "{v}");
+    let done = http.until(&b, &id, Duration::from_secs(30), "completed on b", |v| {
+        v["status"] == "completed"
+    });
+    assert_eq!(done["output"], json!([{"hello": "b"}]));
+}
