@@ -42,8 +42,8 @@ pub struct App {
     pub runs: crate::runtime::runs::Runs,
     /// The workflows `run: workflow` tasks of this node may start.
     pub registry: Arc<crate::runtime::registry::Registry>,
-    /// Nudges this node's inbound loop: CloudEvents were stored.
-    pub events: Arc<Notify>,
+    /// Stores incoming CloudEvents (group commit) and nudges this node's inbound loop.
+    pub ingest: crate::events::ingest::Ingest,
 }
 
 /// The largest request body accepted, by default.

@@ -2,4 +2,5 @@
 //! that the nodes queue in the store's outbox.
 
 pub mod binding;
+pub mod ingest;
 pub mod sink;

@@ -166,7 +166,7 @@ pub async fn serve(options: Options) -> Result<(), String> {
         requests,
         known: Default::default(),
         registry,
-        events,
+        ingest: crate::events::ingest::Ingest::spawn(store.clone(), events),
     });
     let kind = if options.database.is_some() {
         "postgres".to_string()

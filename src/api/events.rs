@@ -1,12 +1,12 @@
 //! `POST /api/v1/events`: CloudEvents in, over the HTTP protocol binding (binary, structured
 //! and batch modes; `events/binding.rs`). The answer is 202 only once every event of the
-//! request is durably stored (one transaction); a duplicate (same `source` and `id` as a
+//! request is durably stored (one transaction, shared with the requests that arrived
+//! meanwhile: `events/ingest.rs`); a duplicate (same `source` and `id` as a
 //! stored event) is accepted and not stored again. Anything invalid is a 400 naming the
 //! event and attribute, and nothing of that request is stored.
 
 use super::{App, BodyLimit, Problem};
 use crate::events::binding;
-use crate::runtime::effect::now_ms;
 use axum::Json;
 use axum::body::Bytes;
 use axum::extract::rejection::BytesRejection;
@@ -38,12 +38,7 @@ pub async fn receive(
         .collect();
     let events = binding::read(content_type.as_deref(), &pairs, &body)
         .map_err(|e| Problem::new(StatusCode::BAD_REQUEST, "Invalid CloudEvent", e.0))?;
-    let stored = app
-        .store
-        .put_events(&events, now_ms())
-        .await
-        .map_err(Problem::store)?;
-    app.events.notify_one();
+    let stored = app.ingest.put(events).await.map_err(Problem::store)?;
     let accepted = stored.iter().filter(|s| s.is_some()).count();
     Ok((
         StatusCode::ACCEPTED,
