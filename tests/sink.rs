@@ -419,3 +419,49 @@ fn outbox_depth(http: &Http, server: &Server) -> f64 {
         .find_map(|l| l.strip_prefix("nagare_outbox_depth ")?.trim().parse().ok())
         .unwrap_or_else(|| panic!("no nagare_outbox_depth in {text}"))
 }
+
+/// Events of `emit` tasks go to the sink too, as the emitter wrote them.
+#[test]
+fn emitted_events_reach_the_sink() {
+    let dir = TempDir::new("sink-emit");
+    let (_rt, recorder, sink) = recorder();
+    let server = Server::start(
+        &Backing::Sqlite(dir.path().join("data")),
+        &["--sink", &sink],
+    );
+    let http = Http::default();
+    http.push(
+        &server,
+        r#"
+document: {dsl: '1.0.3', namespace: test, name: emitter, version: '1.0.0'}
+do:
+  - announce:
+      emit:
+        event:
+          with:
+            source: https://shop.example.com/orders
+            type: com.example.order.shipped
+            data: {order: 7}
+"#,
+    );
+    let id = http.start(&server, "test/emitter/1.0.0", &json!({}));
+    assert_eq!(http.wait(&server, &id, 20)["status"], "completed");
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let shipped = loop {
+        let all = recorder.accepted();
+        if let Some((_, e)) = all
+            .iter()
+            .find(|(_, e)| e["type"] == "com.example.order.shipped")
+        {
+            break e.clone();
+        }
+        assert!(Instant::now() < deadline, "no emitted event: {all:#?}");
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    assert_eq!(shipped["source"], "https://shop.example.com/orders");
+    assert_eq!(shipped["data"], json!({"order": 7}));
+    assert!(
+        shipped["id"].as_str().is_some_and(|i| !i.is_empty()),
+        "{shipped}"
+    );
+}

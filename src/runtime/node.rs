@@ -468,7 +468,19 @@ impl Engine {
                 }
                 Command::Complete { output } => live.output = Some(output),
                 Command::Fault { error } => live.error = serde_json::to_value(&error).ok(),
-                c @ (Command::Perform { .. } | Command::Cancel { .. }) => work.commands.push(c),
+                c @ (Command::Perform { .. } | Command::Cancel { .. }) => {
+                    // Emitted events also go out to the sink, in the same commit and order
+                    // as the instance's lifecycle events (at least once, from the outbox).
+                    if let Command::Perform {
+                        effect: Effect::Emit { event, .. },
+                        ..
+                    } = &c
+                        && self.config.outbox
+                    {
+                        work.outbox.push(event.clone());
+                    }
+                    work.commands.push(c)
+                }
             }
         }
     }
