@@ -390,6 +390,19 @@ impl Client {
         }
     }
 
+    /// POSTs an action on one run (`mark-failed`, `clear`, …), on one task with `task`.
+    pub async fn run_action(
+        &self,
+        workflow: &str,
+        date: &str,
+        action: &str,
+        task: Option<String>,
+    ) -> ExitCode {
+        let path = format!("runs/{}/{action}", encode(date));
+        self.workflow_action(workflow, &path, Some(serde_json::json!({"task": task})))
+            .await
+    }
+
     pub async fn control(&self, id: &str, action: &str) -> ExitCode {
         let id = encode(id);
         match self

@@ -375,9 +375,8 @@ fn main() -> ExitCode {
             state,
             task,
         } => client(server, |c| async move {
-            let action = format!("runs/{}/mark-{state}", nagare::client::encode(&date));
-            c.workflow_action(&workflow, &action, Some(json!({"task": task})))
-                .await
+            let action = format!("mark-{state}");
+            c.run_action(&workflow, &date, &action, task).await
         }),
         Command::Clear {
             server,
@@ -385,9 +384,7 @@ fn main() -> ExitCode {
             date,
             task,
         } => client(server, |c| async move {
-            let action = format!("runs/{}/clear", nagare::client::encode(&date));
-            c.workflow_action(&workflow, &action, Some(json!({"task": task})))
-                .await
+            c.run_action(&workflow, &date, "clear", task).await
         }),
         Command::Retry {
             server,
@@ -395,9 +392,7 @@ fn main() -> ExitCode {
             date,
             task,
         } => client(server, |c| async move {
-            let action = format!("runs/{}/retry", nagare::client::encode(&date));
-            c.workflow_action(&workflow, &action, Some(json!({"task": task})))
-                .await
+            c.run_action(&workflow, &date, "retry", task).await
         }),
         Command::Pause { server, workflow } => client(server, |c| async move {
             c.workflow_action(&workflow, "pause", None).await

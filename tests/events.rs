@@ -10,8 +10,8 @@ mod postgres;
 mod server;
 
 use serde_json::{Value, json};
-use server::{Backing, Http, Server, TempDir};
-use std::time::{Duration, Instant};
+use server::{Backing, Http, Server, TempDir, until};
+use std::time::Duration;
 
 on_both_stores!(
     ingress_modes_errors_and_duplicates,
@@ -37,27 +37,6 @@ fn instances(http: &Http, server: &Server, name: &str) -> Vec<Value> {
         http.get(&server.api(&format!("/instances?namespace=test&name={name}&limit=1000")));
     assert_eq!(s, 200, "{v}");
     v["items"].as_array().unwrap().clone()
-}
-
-fn until<T: std::fmt::Debug>(
-    server: &Server,
-    what: &str,
-    mut probe: impl FnMut() -> T,
-    check: impl Fn(&T) -> bool,
-) -> T {
-    let deadline = Instant::now() + Duration::from_secs(30);
-    loop {
-        let seen = probe();
-        if check(&seen) {
-            return seen;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "timed out waiting for {what}; last seen: {seen:#?}\n--- server log ---\n{}",
-            server.log()
-        );
-        std::thread::sleep(Duration::from_millis(20));
-    }
 }
 
 fn ingress_modes_errors_and_duplicates(backing: &Backing) {

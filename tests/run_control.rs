@@ -13,9 +13,8 @@ mod postgres;
 mod server;
 
 use serde_json::{Value, json};
-use server::{Backing, Http, Server, TempDir};
+use server::{Backing, Http, Server, TempDir, until};
 use std::path::{Path, PathBuf};
-use std::time::{Duration, Instant};
 
 on_both_stores!(depends_on_past_and_marks);
 
@@ -58,28 +57,6 @@ fn act(http: &Http, server: &Server, workflow: &str, date: &str, action: &str, b
     let url = server.api(&format!("/workflows/test/{workflow}/runs/{date}/{action}"));
     let (s, v) = http.post_json(&url, &body);
     assert_eq!(s, 202, "{action} {date}: {v}\n{}", server.log());
-}
-
-/// Polls until `check` holds, or panics with what was last seen.
-fn until<T: std::fmt::Debug>(
-    server: &Server,
-    what: &str,
-    mut probe: impl FnMut() -> T,
-    check: impl Fn(&T) -> bool,
-) -> T {
-    let deadline = Instant::now() + Duration::from_secs(30);
-    loop {
-        let seen = probe();
-        if check(&seen) {
-            return seen;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "timed out waiting for {what}; last seen: {seen:#?}\n--- server log ---\n{}",
-            server.log()
-        );
-        std::thread::sleep(Duration::from_millis(20));
-    }
 }
 
 /// Waits until the runs loop has made two more passes: whatever the clock says now has been

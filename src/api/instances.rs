@@ -3,11 +3,9 @@
 
 use super::workflows::{media_type, not_found};
 use super::{App, BodyLimit, Problem};
-use crate::runtime::effect::now_ms;
 use crate::runtime::history::rfc3339;
-use crate::runtime::journal::Record;
 use crate::runtime::node::Message;
-use crate::store::{Control, ENDED, Filter, InstanceRow, NewInstance, WorkflowKey};
+use crate::store::{Control, ENDED, Filter, InstanceRow, WorkflowKey};
 use axum::body::Bytes;
 use axum::extract::rejection::BytesRejection;
 use axum::extract::{Path, Query, State};
@@ -79,22 +77,8 @@ pub async fn start(
             k.insert(key.clone());
         }
     }
-    let id = uuid::Uuid::now_v7().to_string();
-    let now = now_ms();
-    let started = Record::Started {
-        id: id.clone(),
-        input: input.clone(),
-        now,
-        gate: false,
-    };
-    let new = NewInstance {
-        id: id.clone(),
-        workflow: key,
-        input,
-        started: serde_json::to_value(&started).unwrap_or_default(),
-        created_at: now,
-        owner: app.name.clone(),
-    };
+    let new = crate::runtime::journal::new_instance(key, input, &app.name, false);
+    let id = new.id.clone();
     // The instance is written by this node's next group commit, with its first steps.
     let (reply, committed) = tokio::sync::oneshot::channel();
     app.node.send(Message::Create { new, reply });

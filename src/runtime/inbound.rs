@@ -15,11 +15,11 @@
 //! supported yet (the workflow is reported once and skipped).
 
 use super::effect::now_ms;
-use super::journal::Record;
+use super::journal::new_instance;
 use super::node::{Message, Node};
 use super::plan::Plans;
 use crate::dsl::model::event::{ConsumptionStrategy, EventFilter};
-use crate::store::{NewInstance, Store, WorkflowKey};
+use crate::store::{Store, WorkflowKey};
 use serde_json::Value;
 use std::collections::HashSet;
 use std::sync::Arc;
@@ -124,23 +124,9 @@ impl Inbound {
     }
 
     async fn start(&self, t: &Trigger, seq: i64, event: &Value) {
-        let id = uuid::Uuid::now_v7().to_string();
-        let now = now_ms();
         let input = Value::Array(vec![event.clone()]);
-        let started = Record::Started {
-            id: id.clone(),
-            input: input.clone(),
-            now,
-            gate: false,
-        };
-        let new = NewInstance {
-            id: id.clone(),
-            workflow: t.key.clone(),
-            input,
-            started: serde_json::to_value(&started).unwrap_or_default(),
-            created_at: now,
-            owner: self.name.clone(),
-        };
+        let new = new_instance(t.key.clone(), input, &self.name, false);
+        let id = new.id.clone();
         match self
             .store
             .start_for_event(&t.key.namespace, &t.key.name, seq, &new, self.lease)

@@ -41,6 +41,33 @@ pub enum Record {
     },
 }
 
+/// A new instance of `workflow` owned by `owner`: a fresh (time-ordered) id, and its history's
+/// first record, `Started` now.
+pub fn new_instance(
+    workflow: crate::store::WorkflowKey,
+    input: Value,
+    owner: &str,
+    gate: bool,
+) -> crate::store::NewInstance {
+    let id = uuid::Uuid::now_v7().to_string();
+    let now = super::effect::now_ms();
+    let started = Record::Started {
+        id: id.clone(),
+        input: input.clone(),
+        now,
+        gate,
+    };
+    crate::store::NewInstance {
+        id,
+        workflow,
+        input,
+        // A record is plain data; serializing it cannot fail.
+        started: serde_json::to_value(&started).unwrap_or_default(),
+        created_at: now,
+        owner: owner.to_string(),
+    }
+}
+
 /// A journal file.
 pub struct Journal {
     path: PathBuf,

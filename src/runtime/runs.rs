@@ -16,12 +16,12 @@ use super::clock::Clock;
 use super::effect::now_ms;
 use super::gates::{Gates, run_state};
 use super::history::rfc3339;
-use super::journal::Record;
+use super::journal::new_instance;
 use super::node::{Message, Node};
 use super::plan::{Plan, Plans};
 use crate::schedule::admission::{self, Run};
 use crate::schedule::{Interval, Settings, planner};
-use crate::store::{NewInstance, NewRun, Store, WorkflowKey};
+use crate::store::{NewRun, Store, WorkflowKey};
 use jiff::Timestamp;
 use serde_json::{Value, json};
 use std::collections::{BTreeMap, BTreeSet};
@@ -273,8 +273,6 @@ impl Runs {
             let Some(row) = rows.iter().find(|r| r.logical_date == ms) else {
                 continue;
             };
-            let id = uuid::Uuid::now_v7().to_string();
-            let now = now_ms();
             let input = run_input(
                 &plan.settings,
                 row.logical_date,
@@ -282,24 +280,13 @@ impl Runs {
                 row.interval_end,
                 &row.kind,
             );
-            let started = Record::Started {
-                id: id.clone(),
-                input: input.clone(),
-                now,
-                gate,
+            let workflow = WorkflowKey {
+                namespace: namespace.clone(),
+                name: name.clone(),
+                version: row.version.clone(),
             };
-            let new = NewInstance {
-                id: id.clone(),
-                workflow: WorkflowKey {
-                    namespace: namespace.clone(),
-                    name: name.clone(),
-                    version: row.version.clone(),
-                },
-                input,
-                started: serde_json::to_value(&started).unwrap_or_default(),
-                created_at: now,
-                owner: self.name.clone(),
-            };
+            let new = new_instance(workflow, input, &self.name, gate);
+            let id = new.id.clone();
             // Another node may have started it meanwhile: then this one does nothing.
             if self
                 .store

@@ -283,3 +283,26 @@ impl Http {
         v
     }
 }
+
+/// Polls `probe` until `check` holds, or panics after 30 s with what was last seen and the
+/// server's log.
+pub fn until<T: std::fmt::Debug>(
+    server: &Server,
+    what: &str,
+    mut probe: impl FnMut() -> T,
+    check: impl Fn(&T) -> bool,
+) -> T {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let seen = probe();
+        if check(&seen) {
+            return seen;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "timed out waiting for {what}; last seen: {seen:#?}\n--- server log ---\n{}",
+            server.log()
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
