@@ -54,6 +54,19 @@ impl Plans {
             .filter(|w| w.key.namespace == namespace && w.key.name == name)
             .max_by(|a, b| super::registry::precedence(&a.key.version, &b.key.version))
             .ok_or_else(|| format!("no workflow {namespace}/{name}"))?;
+        self.plan_of(latest, overrides).await
+    }
+}
+
+impl Plans {
+    /// The run control of a workflow whose latest version is `latest` (the stored overrides,
+    /// or `overrides` instead).
+    pub async fn plan_of(
+        &self,
+        latest: StoredWorkflow,
+        overrides: Option<Value>,
+    ) -> Result<Plan, String> {
+        let (namespace, name) = (&latest.key.namespace, &latest.key.name);
         let mut stored = self
             .store
             .settings(namespace, name)
@@ -73,9 +86,7 @@ impl Plans {
             stored,
         })
     }
-}
 
-impl Plans {
     /// The schedule and metadata of a stored version (cached by digest).
     pub fn parts_of(&self, w: &StoredWorkflow) -> Result<Parts, String> {
         let cached = self

@@ -164,23 +164,19 @@ impl Runs {
     /// Returns when the next schedule is due.
     async fn tick(&self) -> Option<Timestamp> {
         let mut next: Option<Timestamp> = None;
-        let Ok(all) = self.store.workflows().await else {
+        let Ok(latest) = self.plans.latest().await else {
             return None;
         };
-        let names: BTreeSet<(String, String)> = all
-            .into_iter()
-            .map(|w| (w.key.namespace, w.key.name))
-            .collect();
         let mut open = Vec::new();
         let mut server = admission::Server {
             max_active_runs: self.max_active_runs,
             ..admission::Server::default()
         };
-        for (namespace, name) in names {
-            let plan = match self.plans.plan(&namespace, &name).await {
-                Ok(p) => p,
-                Err(_) => continue,
+        for w in latest {
+            let Ok(plan) = self.plans.plan_of(w, None).await else {
+                continue;
             };
+            let (namespace, name) = (plan.key.namespace.clone(), plan.key.name.clone());
             if plan.timetable.has_grid() && !plan.stored.paused {
                 if let Err(e) = self.schedule(&plan).await {
                     eprintln!("nagare: scheduling {namespace}/{name}: {e}");
