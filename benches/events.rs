@@ -12,7 +12,7 @@
 mod server;
 
 use serde_json::{Value, json};
-use server::{Backing, Http, Server, TempDir};
+use server::{Backing, Http, Server, TempDir, millis};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
@@ -94,13 +94,6 @@ async fn post(url: &str, first_id: usize, total: usize, batch: usize, clients: u
     }
     assert_eq!(accepted, total, "every event accepted once");
     total as f64 / started.elapsed().as_secs_f64()
-}
-
-fn millis(v: &Value) -> i64 {
-    v.as_str()
-        .and_then(|s| s.parse::<jiff::Timestamp>().ok())
-        .map(|t| t.as_millisecond())
-        .unwrap_or_else(|| panic!("not a time: {v}"))
 }
 
 fn now_ms() -> i64 {

@@ -20,6 +20,7 @@ mod retry;
 mod task;
 
 pub use command::{Command, Effect, EffectId, Event};
+pub use task::listen::attribute_matches;
 
 /// Whether a task pointer names a top-level task (`/do/3/name`): the tasks run control
 /// gates and the runs grid shows.

@@ -435,21 +435,28 @@ fn main() -> ExitCode {
     }
 }
 
+/// A tokio runtime (multi-threaded for the service), or the exit code of a failure to start one.
+fn runtime(multi_thread: bool) -> Result<tokio::runtime::Runtime, ExitCode> {
+    let mut builder = if multi_thread {
+        tokio::runtime::Builder::new_multi_thread()
+    } else {
+        tokio::runtime::Builder::new_current_thread()
+    };
+    builder.enable_all().build().map_err(|e| {
+        eprintln!("cannot start the runtime: {e}");
+        ExitCode::from(1)
+    })
+}
+
 /// Runs one client command on a current-thread runtime.
 fn client<F, Fut>(server: ServerArgs, f: F) -> ExitCode
 where
     F: FnOnce(nagare::client::Client) -> Fut,
     Fut: std::future::Future<Output = ExitCode>,
 {
-    let runtime = match tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-    {
+    let runtime = match runtime(false) {
         Ok(r) => r,
-        Err(e) => {
-            eprintln!("cannot start the runtime: {e}");
-            return ExitCode::from(1);
-        }
+        Err(code) => return code,
     };
     runtime.block_on(f(nagare::client::Client::new(&server.server, server.token)))
 }
@@ -486,15 +493,9 @@ fn serve(args: ServeArgs) -> ExitCode {
         event_retention: args.event_retention,
         listen_lookback: args.listen_lookback,
     };
-    let runtime = match tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-    {
+    let runtime = match runtime(true) {
         Ok(r) => r,
-        Err(e) => {
-            eprintln!("cannot start the runtime: {e}");
-            return ExitCode::from(1);
-        }
+        Err(code) => return code,
     };
     match runtime.block_on(nagare::serve::serve(options)) {
         Ok(()) => ExitCode::SUCCESS,
@@ -622,15 +623,9 @@ fn run(args: RunArgs) -> ExitCode {
         journal,
         on_notify,
     };
-    let runtime = match tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-    {
+    let runtime = match runtime(false) {
         Ok(r) => r,
-        Err(e) => {
-            eprintln!("cannot start the runtime: {e}");
-            return ExitCode::from(1);
-        }
+        Err(code) => return code,
     };
     let id = uuid::Uuid::new_v4().to_string();
     let outcome = runtime.block_on(local::run(definition, &id, input, &options));

@@ -138,23 +138,14 @@ fn ingress_modes_errors_and_duplicates(backing: &Backing) {
 }
 
 fn binary(http: &Http, url: &str, headers: &[(&str, &str)], body: &[u8]) -> (u16, Value) {
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap();
-    rt.block_on(async {
-        let mut r = reqwest::Client::new()
-            .post(url)
-            .header("content-type", "application/json")
-            .body(body.to_vec());
-        for (k, v) in headers {
-            r = r.header(*k, *v);
-        }
-        let _ = http;
-        let response = r.send().await.unwrap();
-        let status = response.status().as_u16();
-        (status, response.json().await.unwrap_or(Value::Null))
-    })
+    let (s, v, _) = http.send_with(
+        "POST",
+        url,
+        Some("application/json"),
+        headers,
+        Some(body.to_vec()),
+    );
+    (s, v)
 }
 
 const ON_ORDER: &str = r#"

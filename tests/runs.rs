@@ -9,7 +9,7 @@ mod postgres;
 mod server;
 
 use serde_json::{Value, json};
-use server::{Backing, Http, Server, TempDir};
+use server::{Backing, Http, Server, TempDir, millis, most_at_once};
 use std::time::{Duration, Instant};
 
 on_both_stores!(backfill, schedule_and_pause);
@@ -63,29 +63,6 @@ fn until_all_ended(http: &Http, server: &Server, count: usize) -> Vec<Value> {
         );
         std::thread::sleep(Duration::from_millis(50));
     }
-}
-
-fn millis(v: &Value) -> i64 {
-    v.as_str()
-        .and_then(|s| s.parse::<jiff::Timestamp>().ok())
-        .map(|t| t.as_millisecond())
-        .unwrap_or_else(|| panic!("not a time: {v}"))
-}
-
-/// The most runs that were running at one moment.
-fn most_at_once(items: &[Value]) -> usize {
-    let mut edges: Vec<(i64, i32)> = Vec::new();
-    for r in items {
-        edges.push((millis(&r["startedAt"]), 1));
-        edges.push((millis(&r["endedAt"]), -1));
-    }
-    edges.sort();
-    let (mut now, mut most) = (0i32, 0i32);
-    for (_, d) in edges {
-        now += d;
-        most = most.max(now);
-    }
-    most as usize
 }
 
 fn backfill(backing: &Backing) {

@@ -6,7 +6,7 @@ mod do_;
 mod emit;
 mod for_;
 mod fork;
-mod listen;
+pub(crate) mod listen;
 mod raise;
 mod run;
 mod set;

@@ -173,30 +173,16 @@ fn triggered(on: &ConsumptionStrategy, event: &Value) -> bool {
     }
 }
 
-/// `listen`'s attribute rule: a literal equals (objects as subsets); a string that does not
-/// equal is tried as an anchored regular expression.
+/// Every attribute of the filter matches, by `listen`'s own rule (expressions are refused
+/// before: [`supported`]).
 fn matches(filter: &EventFilter, event: &Value) -> bool {
+    let event = crate::expr::from_json(event);
     filter.with.iter().all(|(name, wanted)| {
-        let actual = event.get(name).unwrap_or(&Value::Null);
-        attribute(wanted, actual)
+        let actual = crate::expr::value::get(&event, name)
+            .cloned()
+            .unwrap_or(crate::expr::Val::Null);
+        crate::engine::attribute_matches(wanted, &actual, &|_, _| None)
     })
-}
-
-fn attribute(wanted: &Value, actual: &Value) -> bool {
-    if wanted == actual {
-        return true;
-    }
-    match (wanted, actual) {
-        (Value::String(pattern), Value::String(text)) => {
-            regex::Regex::new(&format!("^(?:{pattern})$"))
-                .map(|r| r.is_match(text))
-                .unwrap_or(false)
-        }
-        (Value::Object(w), Value::Object(a)) => w
-            .iter()
-            .all(|(k, v)| a.get(k).is_some_and(|x| attribute(v, x))),
-        _ => false,
-    }
 }
 
 #[cfg(test)]

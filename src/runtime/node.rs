@@ -277,6 +277,23 @@ impl Engine {
                 }
             }
             self.metrics.engine_queue.set(rx.len() as i64);
+            // A stored event goes to the instances listening for it (subscriptions change
+            // only in a commit, so they are the same for the whole batch).
+            let batch: Vec<Message> = batch
+                .into_iter()
+                .flat_map(|m| match m {
+                    Message::Deliver { event } => self
+                        .subscriptions
+                        .targets(&event)
+                        .into_iter()
+                        .map(|id| Message::Receive {
+                            id,
+                            event: event.clone(),
+                        })
+                        .collect(),
+                    m => vec![m],
+                })
+                .collect();
             let mut work: Vec<(String, Work)> = Vec::new();
             let mut index: HashMap<String, usize> = HashMap::new();
             for mut message in batch {
@@ -294,20 +311,8 @@ impl Engine {
                         self.keep(std::mem::take(ids), *as_of);
                         continue;
                     }
-                    Message::Deliver { event } => {
-                        for id in self.subscriptions.targets(event) {
-                            let at = *index.entry(id.clone()).or_insert_with(|| {
-                                work.push((id.clone(), Work::default()));
-                                work.len() - 1
-                            });
-                            let message = Message::Receive {
-                                id,
-                                event: event.clone(),
-                            };
-                            self.handle(message, &mut work[at].1).await;
-                        }
-                        continue;
-                    }
+                    // Expanded into receives above.
+                    Message::Deliver { .. } => continue,
                 };
                 let at = *index.entry(id.clone()).or_insert_with(|| {
                     work.push((id.clone(), Work::default()));

@@ -48,11 +48,11 @@ impl Plans {
         name: &str,
         overrides: Option<Value>,
     ) -> Result<Plan, String> {
-        let versions = self.store.workflows().await.map_err(|e| e.to_string())?;
-        let latest = versions
+        let latest = self
+            .latest()
+            .await?
             .into_iter()
-            .filter(|w| w.key.namespace == namespace && w.key.name == name)
-            .max_by(|a, b| super::registry::precedence(&a.key.version, &b.key.version))
+            .find(|w| w.key.namespace == namespace && w.key.name == name)
             .ok_or_else(|| format!("no workflow {namespace}/{name}"))?;
         self.plan_of(latest, overrides).await
     }

@@ -176,6 +176,18 @@ impl Http {
         content_type: Option<&str>,
         body: Option<Vec<u8>>,
     ) -> (u16, Value, String) {
+        self.send_with(method, url, content_type, &[], body)
+    }
+
+    /// [`Http::send`] with more request headers.
+    pub fn send_with(
+        &self,
+        method: &str,
+        url: &str,
+        content_type: Option<&str>,
+        headers: &[(&str, &str)],
+        body: Option<Vec<u8>>,
+    ) -> (u16, Value, String) {
         self.rt.block_on(async {
             let mut r = self
                 .client
@@ -186,6 +198,9 @@ impl Http {
             }
             if let Some(ct) = content_type {
                 r = r.header("content-type", ct);
+            }
+            for (name, value) in headers {
+                r = r.header(*name, *value);
             }
             if let Some(b) = body {
                 r = r.body(b);
@@ -305,4 +320,31 @@ pub fn until<T: std::fmt::Debug>(
         );
         std::thread::sleep(Duration::from_millis(20));
     }
+}
+
+/// An RFC 3339 time of an API answer, in milliseconds since the epoch.
+pub fn millis(v: &Value) -> i64 {
+    v.as_str()
+        .and_then(|s| s.parse::<jiff::Timestamp>().ok())
+        .map(|t| t.as_millisecond())
+        .unwrap_or_else(|| panic!("not a time: {v}"))
+}
+
+/// The most of `items` (runs or tasks, with `startedAt` and `endedAt`) running at one moment.
+/// An end and a start at the same millisecond do not overlap: a slot freed and taken at once.
+pub fn most_at_once<'a>(items: impl IntoIterator<Item = &'a Value>) -> usize {
+    let mut edges: Vec<(i64, i32)> = Vec::new();
+    for r in items {
+        let (start, end) = (millis(&r["startedAt"]), millis(&r["endedAt"]));
+        assert!(start <= end, "ends before it starts: {r}");
+        edges.push((start, 1));
+        edges.push((end, -1));
+    }
+    edges.sort();
+    let (mut now, mut most) = (0i32, 0i32);
+    for (_, d) in edges {
+        now += d;
+        most = most.max(now);
+    }
+    most as usize
 }

@@ -250,7 +250,9 @@ fn matches(
 ) -> Result<bool, Error> {
     for (name, wanted) in &filter.with {
         let actual = value::get(event, name).cloned().unwrap_or(Val::Null);
-        if !attribute(env, wanted, &actual, args)? {
+        if !attribute_matches(wanted, &actual, &|text, input| {
+            env.bare(text, input, args).ok()
+        }) {
             return Ok(false);
         }
     }
@@ -275,29 +277,38 @@ fn matches(
     Ok(true)
 }
 
-fn attribute(env: &Env, wanted: &Value, actual: &Val, args: &Args) -> Result<bool, Error> {
+/// Does an event attribute match what a filter's `with` wants? A literal equals (objects
+/// compare as subsets); a string that does not equal is tried as an anchored regular
+/// expression; an expression is given to `eval` with the attribute as input and must give
+/// true (or the attribute itself). `eval` answering `None` (an attribute of another shape than
+/// the expression expects, or no evaluator) does not match. Shared with the runtime's
+/// `schedule.on`, which has no instance to evaluate in.
+pub fn attribute_matches(
+    wanted: &Value,
+    actual: &Val,
+    eval: &dyn Fn(&str, &Val) -> Option<Val>,
+) -> bool {
     match wanted {
-        Value::String(s) if is_expression(s) => match env.bare(source(s), actual, args) {
-            Ok(Val::Bool(b)) => Ok(b),
-            Ok(v) => Ok(&v == actual),
-            // An attribute of another shape than the condition expects does not match.
-            Err(_) => Ok(false),
+        Value::String(s) if is_expression(s) => match eval(source(s), actual) {
+            Some(Val::Bool(b)) => b,
+            Some(v) => &v == actual,
+            None => false,
         },
         Value::String(s) => {
             let text = value::as_str(actual);
             if text.as_deref() == Some(s.as_str()) {
-                return Ok(true);
+                return true;
             }
-            Ok(match (text, regex::Regex::new(&format!("^(?:{s})$"))) {
+            match (text, regex::Regex::new(&format!("^(?:{s})$"))) {
                 (Some(t), Ok(re)) => re.is_match(&t),
                 _ => false,
-            })
+            }
         }
-        Value::Object(fields) => Ok(fields.iter().all(|(k, w)| {
+        Value::Object(fields) => fields.iter().all(|(k, w)| {
             let a = value::get(actual, k).cloned().unwrap_or(Val::Null);
-            attribute(env, w, &a, args).unwrap_or(false)
-        })),
-        literal => Ok(&from_json(literal) == actual),
+            attribute_matches(w, &a, eval)
+        }),
+        literal => &from_json(literal) == actual,
     }
 }
 
