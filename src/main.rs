@@ -166,9 +166,35 @@ struct ServeArgs {
     /// waits before it takes over the instances of a dead node.
     #[arg(long, default_value = "10s", value_parser = parse_duration)]
     lease: std::time::Duration,
-    /// Publish the lifecycle CloudEvents to this HTTP endpoint (structured mode).
+    /// Publish the lifecycle and emitted CloudEvents that no --route takes to this HTTP
+    /// endpoint (structured mode): the same as a last `--route '*=URL'`.
     #[arg(long, env = "NAGARE_SINK")]
     sink: Option<String>,
+    /// Send events whose type matches TYPES (`*` is a wildcard; several patterns separated by
+    /// commas) to DEST, `kafka:TOPIC` or an http(s) URL; the first matching route wins, after
+    /// the workflow's own `metadata.nagare.routes` (repeatable).
+    #[arg(long = "route", value_name = "TYPES=DEST", value_parser = nagare::events::route::Route::parse_flag)]
+    routes: Vec<nagare::events::route::Route>,
+    /// Kafka brokers (`host:port,...`): consume CloudEvents from --kafka-topic, publish the
+    /// events routed to `kafka:TOPIC`.
+    #[arg(long, env = "NAGARE_KAFKA")]
+    kafka: Option<String>,
+    /// A topic to consume CloudEvents from (repeatable, or comma-separated).
+    #[arg(long = "kafka-topic", value_name = "TOPIC", value_delimiter = ',', env = "NAGARE_KAFKA_TOPICS")]
+    kafka_topics: Vec<String>,
+    /// The consumer group: nodes in one group split the topics' partitions.
+    #[arg(long, default_value = "nagare", env = "NAGARE_KAFKA_GROUP")]
+    kafka_group: String,
+    /// Where records that are not valid CloudEvents go, with the reason in a header
+    /// (without one they are logged and skipped).
+    #[arg(long, value_name = "TOPIC", env = "NAGARE_KAFKA_DEAD_LETTER")]
+    kafka_dead_letter: Option<String>,
+    /// A librdkafka setting for the Kafka clients, e.g. session.timeout.ms=10000 (repeatable).
+    #[arg(long = "kafka-option", value_name = "NAME=VALUE", value_parser = nagare::events::kafka::Config::parse_option)]
+    kafka_options: Vec<(String, String)>,
+    /// Tests only: abort after storing the first batch of Kafka records, before committing.
+    #[arg(long, hide = true)]
+    crash_after_kafka_store: bool,
     /// A JSON or YAML file of secrets (an object by secret name) for `$secrets`.
     #[arg(long, env = "NAGARE_SECRETS_FILE")]
     secrets: Option<String>,
@@ -484,6 +510,15 @@ fn serve(args: ServeArgs) -> ExitCode {
         node: args.node,
         lease: args.lease,
         sink: args.sink,
+        routes: args.routes,
+        kafka: args.kafka.map(|brokers| nagare::events::kafka::Config {
+            brokers,
+            options: args.kafka_options,
+        }),
+        kafka_topics: args.kafka_topics,
+        kafka_group: args.kafka_group,
+        kafka_dead_letter: args.kafka_dead_letter,
+        crash_after_kafka_store: args.crash_after_kafka_store,
         secrets,
         http: http_config,
         max_body: args.max_body,

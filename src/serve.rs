@@ -3,6 +3,9 @@
 //! API until SIGINT/SIGTERM, when it gives its leases back so another node takes over at once.
 
 use crate::api::{self, App};
+use crate::events::ingest::Ingest;
+use crate::events::kafka;
+use crate::events::route::{Route, Routes};
 use crate::events::sink::Sink;
 use crate::functions::http;
 use crate::runtime::clock::Clock;
@@ -26,7 +29,14 @@ pub struct Options {
     pub token_file: Option<PathBuf>,
     pub node: Option<String>,
     pub lease: Duration,
+    /// The default HTTP sink: a last route `*=URL`.
     pub sink: Option<String>,
+    pub routes: Vec<Route>,
+    pub kafka: Option<kafka::Config>,
+    pub kafka_topics: Vec<String>,
+    pub kafka_group: String,
+    pub kafka_dead_letter: Option<String>,
+    pub crash_after_kafka_store: bool,
     pub secrets: Value,
     pub http: http::Config,
     pub max_body: usize,
@@ -42,6 +52,20 @@ pub struct Options {
 
 /// Runs the service; returns only on a start-up error or after a signal.
 pub async fn serve(options: Options) -> Result<(), String> {
+    let mut routes = Routes(options.routes.clone());
+    if let Some(url) = &options.sink {
+        routes.0.push(Route::parse_flag(&format!("*={url}"))?);
+    }
+    if options.kafka.is_none() {
+        if let Some(topic) = routes.topics().next() {
+            return Err(format!(
+                "a route sends events to kafka:{topic}, but no --kafka brokers are given"
+            ));
+        }
+        if !options.kafka_topics.is_empty() {
+            return Err("--kafka-topic needs --kafka brokers".into());
+        }
+    }
     let tokens = match &options.token_file {
         Some(path) => api::auth::read_tokens(path)?,
         None => Default::default(),
@@ -91,7 +115,7 @@ pub async fn serve(options: Options) -> Result<(), String> {
         Config {
             node: name.clone(),
             lease: options.lease,
-            outbox: options.sink.is_some(),
+            routes: routes.clone(),
             context: Context {
                 http: http_client,
                 workflows: registry.clone(),
@@ -115,21 +139,41 @@ pub async fn serve(options: Options) -> Result<(), String> {
         }
         .run(),
     );
-    if let Some(url) = options.sink {
-        tokio::spawn(
-            Sink {
-                store: store.clone(),
-                node: name.clone(),
-                url,
-                http: reqwest::Client::builder()
-                    .timeout(Duration::from_secs(10))
-                    .build()
-                    .map_err(|e| format!("cannot build the sink's HTTP client: {e}"))?,
-                wake: node.outbox.clone(),
+    // Workflows may route their events even when the server has no routes of its own.
+    let producer = match &options.kafka {
+        Some(config) => Some(Arc::new(kafka::producer::Producer::new(config)?)),
+        None => None,
+    };
+    tokio::spawn(
+        Sink {
+            store: store.clone(),
+            node: name.clone(),
+            default: options.sink.clone(),
+            http: reqwest::Client::builder()
+                .timeout(Duration::from_secs(10))
+                .build()
+                .map_err(|e| format!("cannot build the sink's HTTP client: {e}"))?,
+            kafka: producer,
+            wake: node.outbox.clone(),
+        }
+        .run(),
+    );
+    let ingest = Ingest::spawn(store.clone(), events.clone());
+    let consumer = match (&options.kafka, options.kafka_topics.is_empty()) {
+        (Some(config), false) => Some(
+            kafka::consumer::Consumer {
+                config: config.clone(),
+                topics: options.kafka_topics.clone(),
+                group: options.kafka_group.clone(),
+                dead_letter: options.kafka_dead_letter.clone(),
+                ingest: ingest.clone(),
+                metrics: metrics.clone(),
+                crash_after_store: options.crash_after_kafka_store,
             }
-            .run(),
-        );
-    }
+            .start(tokio::runtime::Handle::current())?,
+        ),
+        _ => None,
+    };
     let runs = crate::runtime::runs::Runs {
         store: store.clone(),
         node: node.clone(),
@@ -166,7 +210,7 @@ pub async fn serve(options: Options) -> Result<(), String> {
         requests,
         known: Default::default(),
         registry,
-        ingest: crate::events::ingest::Ingest::spawn(store.clone(), events),
+        ingest,
     });
     let kind = if options.database.is_some() {
         "postgres".to_string()
@@ -189,6 +233,10 @@ pub async fn serve(options: Options) -> Result<(), String> {
             stopping.notified().await;
             tokio::time::sleep(Duration::from_secs(3)).await;
         } => {}
+    }
+    if let Some(consumer) = consumer {
+        // Leave the consumer group before the leases go: the partitions move at once.
+        let _ = tokio::task::spawn_blocking(move || consumer.stop()).await;
     }
     if let Err(e) = store.release_all(&name).await {
         eprintln!("nagare: cannot release the leases of {name}: {e}");

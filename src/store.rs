@@ -144,8 +144,8 @@ pub struct Append {
     pub records: Vec<Value>,
     /// The new read model, when it changed.
     pub summary: Option<Summary>,
-    /// Lifecycle CloudEvents to publish, in order, after those already queued.
-    pub outbox: Vec<Value>,
+    /// CloudEvents to publish (lifecycle and emitted), in order, after those already queued.
+    pub outbox: Vec<Queued>,
 }
 
 /// A control request for an instance, delivered to the node that owns it.
@@ -182,7 +182,26 @@ pub struct Outgoing {
     /// Increases with every event queued (per store); the sending order.
     pub seq: i64,
     pub instance: String,
+    /// Where it goes (`events::route::Destination::text`); `None`: the server's default sink.
+    pub destination: Option<String>,
     pub event: Value,
+}
+
+/// A CloudEvent queued for publishing, with where it goes.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Queued {
+    pub destination: Option<String>,
+    pub event: Value,
+}
+
+impl From<Value> for Queued {
+    /// To the default sink.
+    fn from(event: Value) -> Queued {
+        Queued {
+            destination: None,
+            event,
+        }
+    }
 }
 
 /// A run to queue: one logical date of a workflow (namespace/name; `version` is the one to run).

@@ -18,7 +18,11 @@ pub fn load(file: &str, text: &str) -> Result<Definition, Vec<Diagnostic>> {
             .map(|p| document.diagnostic(file, &p.pointer, p.message))
             .collect::<Vec<_>>()
     })?;
-    let problems: Vec<Diagnostic> = check::check(&definition.workflow)
+    let mut problems = check::check(&definition.workflow);
+    if let Err(problem) = crate::events::route::Routes::of_document(&definition.document) {
+        problems.push(problem);
+    }
+    let problems: Vec<Diagnostic> = problems
         .into_iter()
         .map(|(pointer, message)| document.diagnostic(file, &pointer, message))
         .collect();

@@ -221,7 +221,7 @@ pub fn append(n: u32, records: Vec<Value>, summary: Option<Summary>, outbox: Vec
         created: None,
         records,
         summary,
-        outbox,
+        outbox: outbox.into_iter().map(Into::into).collect(),
     }
 }
 

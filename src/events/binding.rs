@@ -33,15 +33,7 @@ pub fn read(
     headers: &[(String, String)],
     body: &[u8],
 ) -> Result<Vec<Value>, Invalid> {
-    let media = content_type
-        .map(|c| {
-            c.split(';')
-                .next()
-                .unwrap_or_default()
-                .trim()
-                .to_ascii_lowercase()
-        })
-        .unwrap_or_default();
+    let media = content_type.map(media_type).unwrap_or_default();
     match media.as_str() {
         "application/cloudevents+json" => {
             let event = json(body, "the structured-mode body")?;
@@ -68,7 +60,7 @@ pub fn read(
     }
 }
 
-fn json(body: &[u8], what: &str) -> Result<Value, Invalid> {
+pub(crate) fn json(body: &[u8], what: &str) -> Result<Value, Invalid> {
     serde_json::from_slice(body).map_err(|e| Invalid(format!("{what} is not JSON: {e}")))
 }
 
@@ -103,23 +95,47 @@ fn binary(
     if let Some(ct) = content_type {
         event.insert("datacontenttype".into(), Value::String(ct.to_string()));
     }
-    if !body.is_empty() {
-        let is_json = media == "application/json" || media.ends_with("+json");
-        if is_json {
-            event.insert(
-                "data".into(),
-                json(body, "the body (application/json data)")?,
-            );
-        } else if let Ok(text) = std::str::from_utf8(body)
-            && (media.starts_with("text/") || media.is_empty())
-        {
-            event.insert("data".into(), Value::String(text.to_string()));
-        } else {
-            let encoded = base64::engine::general_purpose::STANDARD.encode(body);
-            event.insert("data_base64".into(), Value::String(encoded));
-        }
-    }
+    put_data(&mut event, media, body, "the body")?;
     Ok(Value::Object(event))
+}
+
+/// The data of a binary-mode event from its payload, by its (lowercase) media type: JSON
+/// (`application/json`, `…+json`) becomes JSON `data`, text stays text, other bytes become
+/// `data_base64`. Shared by the HTTP and Kafka bindings; `what` names the payload in errors.
+pub fn put_data(
+    event: &mut Map<String, Value>,
+    media: &str,
+    body: &[u8],
+    what: &str,
+) -> Result<(), Invalid> {
+    if body.is_empty() {
+        return Ok(());
+    }
+    let is_json = media == "application/json" || media.ends_with("+json");
+    if is_json {
+        event.insert(
+            "data".into(),
+            json(body, &format!("{what} (application/json data)"))?,
+        );
+    } else if let Ok(text) = std::str::from_utf8(body)
+        && (media.starts_with("text/") || media.is_empty())
+    {
+        event.insert("data".into(), Value::String(text.to_string()));
+    } else {
+        let encoded = base64::engine::general_purpose::STANDARD.encode(body);
+        event.insert("data_base64".into(), Value::String(encoded));
+    }
+    Ok(())
+}
+
+/// The media type of a content type: lowercase, without parameters.
+pub fn media_type(content_type: &str) -> String {
+    content_type
+        .split(';')
+        .next()
+        .unwrap_or_default()
+        .trim()
+        .to_ascii_lowercase()
 }
 
 /// Checks one event; the error says which attribute and why.

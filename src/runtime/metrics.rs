@@ -20,7 +20,7 @@ pub struct Metrics {
     pub engine_queue: Gauge,
     /// Effects (calls, timers, processes) in flight on this node.
     pub effects: Gauge,
-    /// Lifecycle CloudEvents queued for the sink (set at each scrape).
+    /// CloudEvents queued for publishing (set at each scrape).
     pub outbox: Gauge,
     /// Group commits, and how many instance appends they carried.
     pub commits: Counter,
@@ -28,6 +28,8 @@ pub struct Metrics {
     pub started: Counter,
     /// Passes of the runs loop (scheduling and admission) on this node.
     pub run_ticks: Counter,
+    /// Kafka records this node consumed, by outcome (`stored`, `duplicate`, `dead_letter`).
+    pub kafka_records: Family<Vec<(String, String)>, Counter>,
 }
 
 impl Default for Metrics {
@@ -62,7 +64,7 @@ impl Default for Metrics {
         let outbox = Gauge::default();
         registry.register(
             "outbox_depth",
-            "Lifecycle CloudEvents queued for the sink",
+            "CloudEvents queued for publishing (HTTP sinks, Kafka topics)",
             outbox.clone(),
         );
         let commits = Counter::default();
@@ -85,7 +87,14 @@ impl Default for Metrics {
             "Passes of this node's runs loop (schedules and run admission)",
             run_ticks.clone(),
         );
+        let kafka_records = Family::<Vec<(String, String)>, Counter>::default();
+        registry.register(
+            "kafka_records",
+            "Kafka records consumed by this node, by outcome",
+            kafka_records.clone(),
+        );
         Metrics {
+            kafka_records,
             run_ticks,
             registry,
             instances,

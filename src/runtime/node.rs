@@ -25,7 +25,8 @@ use super::metrics::Metrics;
 use super::subscriptions::Subscriptions;
 use crate::engine::{Command, Definition, Effect, Event, Instance, Lifecycle, Notice, Status};
 use crate::error::Error;
-use crate::store::{Append, Control, NewInstance, Store, Summary, WorkflowKey};
+use crate::events::route::Routes;
+use crate::store::{Append, Control, NewInstance, Queued, Store, Summary, WorkflowKey};
 use serde_json::{Value, json};
 use std::collections::{HashMap, HashSet};
 use std::rc::Rc;
@@ -38,8 +39,9 @@ pub struct Config {
     /// This node's name: the owner written on its leases.
     pub node: String,
     pub lease: Duration,
-    /// Queue lifecycle CloudEvents for a sink.
-    pub outbox: bool,
+    /// Where lifecycle and emitted CloudEvents go (after a workflow's own routes); an event
+    /// no route takes is not queued.
+    pub routes: Routes,
     /// The HTTP client and the known subflows.
     pub context: Context,
     /// Every secret the node knows; an instance gets those its workflow declares.
@@ -211,6 +213,8 @@ struct Live {
     held: Vec<Event>,
     output: Option<Value>,
     error: Option<Value>,
+    /// The workflow's own routes for its events (`metadata.nagare.routes`).
+    routes: Rc<Routes>,
 }
 
 impl Live {
@@ -242,7 +246,7 @@ struct Work {
     records: Vec<Value>,
     /// Effects to start or cancel once the batch is durable.
     commands: Vec<Command>,
-    outbox: Vec<Value>,
+    outbox: Vec<Queued>,
     /// A summary written without a live instance (it could not be rebuilt).
     broken: Option<Summary>,
     /// The instance is new: the commit creates it.
@@ -466,23 +470,33 @@ impl Engine {
                             work.ended_tasks.push(task.to_string());
                         }
                     }
-                    if self.config.outbox {
+                    let kind = notice.kind.event_type();
+                    if let Some(to) = self.config.routes.destination(&live.routes, kind) {
                         let data = live.instance.notice_data(&notice);
-                        work.outbox.push(cloud_event(id, &notice, data));
+                        work.outbox.push(Queued {
+                            destination: Some(to.text()),
+                            event: cloud_event(id, &notice, data),
+                        });
                     }
                 }
                 Command::Complete { output } => live.output = Some(output),
                 Command::Fault { error } => live.error = serde_json::to_value(&error).ok(),
                 c @ (Command::Perform { .. } | Command::Cancel { .. }) => {
-                    // Emitted events also go out to the sink, in the same commit and order
-                    // as the instance's lifecycle events (at least once, from the outbox).
+                    // Emitted events are also published where they are routed, in the same
+                    // commit and order as the instance's lifecycle events (at least once,
+                    // from the outbox).
                     if let Command::Perform {
                         effect: Effect::Emit { event, .. },
                         ..
                     } = &c
-                        && self.config.outbox
                     {
-                        work.outbox.push(event.clone());
+                        let kind = event["type"].as_str().unwrap_or_default();
+                        if let Some(to) = self.config.routes.destination(&live.routes, kind) {
+                            work.outbox.push(Queued {
+                                destination: Some(to.text()),
+                                event: event.clone(),
+                            });
+                        }
                     }
                     work.commands.push(c)
                 }

@@ -165,6 +165,9 @@ impl Fields {
                     };
                     fields.max_active_tasks = Some(Set::new(&at, limit));
                 }
+                // Where the workflow's events go: not run control, read by `events::route`
+                // (and checked when the document is loaded).
+                "routes" if base == DOCUMENT => {}
                 _ => return Err(unknown(key, &at)),
             }
         }

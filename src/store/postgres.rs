@@ -315,7 +315,7 @@ impl Store for Postgres {
             );
         }
         let (mut record_ids, mut seqs, mut records) = (Vec::new(), Vec::new(), Vec::new());
-        let (mut event_ids, mut events) = (Vec::new(), Vec::new());
+        let (mut event_ids, mut destinations, mut events) = (Vec::new(), Vec::new(), Vec::new());
         let mut lost = Vec::new();
         for g in &groups {
             let Some(&next_seq) = next.get(g.instance) else {
@@ -328,8 +328,9 @@ impl Store for Postgres {
                 seqs.push(first + i as i64);
                 records.push(record.as_str());
             }
-            for event in &g.outbox {
+            for (destination, event) in &g.outbox {
                 event_ids.push(g.instance);
+                destinations.push(*destination);
                 events.push(event.as_str());
             }
         }
@@ -347,12 +348,14 @@ impl Store for Postgres {
         if !events.is_empty() {
             // ORDER BY ord: seqs are handed out in the batch's order.
             sqlx::query(
-                "INSERT INTO outbox (instance_id, event) \
-                 SELECT id, event FROM unnest($1::text[], $2::text[]) WITH ORDINALITY \
-                     AS u(id, event, ord) \
+                "INSERT INTO outbox (instance_id, destination, event) \
+                 SELECT id, destination, event \
+                 FROM unnest($1::text[], $2::text[], $3::text[]) WITH ORDINALITY \
+                     AS u(id, destination, event, ord) \
                  ORDER BY ord",
             )
             .bind(&event_ids)
+            .bind(&destinations)
             .bind(&events)
             .execute(&mut *tx)
             .await?;
@@ -495,7 +498,7 @@ impl Store for Postgres {
 
     async fn outbox(&self, node: &str, limit: u32) -> Result<Vec<Outgoing>> {
         sqlx::query(
-            "SELECT o.seq, o.instance_id, o.event FROM outbox o \
+            "SELECT o.seq, o.instance_id, o.destination, o.event FROM outbox o \
              JOIN instances i ON i.id = o.instance_id \
              WHERE i.owner = $1 ORDER BY o.seq LIMIT $2",
         )

@@ -435,7 +435,7 @@ where
     Ok(taken.into_iter().map(|(_, id, c)| (id, c)).collect())
 }
 
-/// Decodes a `seq, instance_id, event` row of the outbox.
+/// Decodes a `seq, instance_id, destination, event` row of the outbox.
 pub(super) fn outgoing<R>(row: &R) -> Result<Outgoing>
 where
     R: Row,
@@ -447,6 +447,7 @@ where
     Ok(Outgoing {
         seq,
         instance: row.try_get("instance_id")?,
+        destination: row.try_get("destination")?,
         event: json(
             &format!("outgoing event {seq}"),
             &row.try_get::<String, _>("event")?,
@@ -461,7 +462,8 @@ pub(super) struct Group<'a> {
     pub instance: &'a str,
     pub records: Vec<String>,
     pub summary: Option<&'a Summary>,
-    pub outbox: Vec<String>,
+    /// (destination, event as text)
+    pub outbox: Vec<(Option<&'a str>, String)>,
 }
 
 impl Group<'_> {
@@ -495,7 +497,12 @@ pub(super) fn group(batch: &[Append]) -> Vec<Group<'_>> {
         });
         let group = &mut groups[i];
         group.records.extend(append.records.iter().map(text));
-        group.outbox.extend(append.outbox.iter().map(text));
+        group.outbox.extend(
+            append
+                .outbox
+                .iter()
+                .map(|q| (q.destination.as_deref(), text(&q.event))),
+        );
         if append.summary.is_some() {
             group.summary = append.summary.as_ref();
         }

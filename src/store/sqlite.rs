@@ -325,8 +325,8 @@ impl Store for Sqlite {
             for (i, record) in g.records.iter().enumerate() {
                 records.push(json!([g.instance, first + i as i64, record]));
             }
-            for event in &g.outbox {
-                events.push(json!([g.instance, event]));
+            for (destination, event) in &g.outbox {
+                events.push(json!([g.instance, destination, event]));
             }
         }
         if !records.is_empty() {
@@ -341,8 +341,8 @@ impl Store for Sqlite {
         if !events.is_empty() {
             // ORDER BY key: seqs are handed out in the batch's order.
             sqlx::query(
-                "INSERT INTO outbox (instance_id, event) \
-                 SELECT value ->> 0, value ->> 1 FROM json_each(?1) ORDER BY key",
+                "INSERT INTO outbox (instance_id, destination, event) \
+                 SELECT value ->> 0, value ->> 1, value ->> 2 FROM json_each(?1) ORDER BY key",
             )
             .bind(Value::Array(events).to_string())
             .execute(&mut *tx)
@@ -468,7 +468,7 @@ impl Store for Sqlite {
 
     async fn outbox(&self, node: &str, limit: u32) -> Result<Vec<Outgoing>> {
         sqlx::query(
-            "SELECT o.seq, o.instance_id, o.event FROM outbox o \
+            "SELECT o.seq, o.instance_id, o.destination, o.event FROM outbox o \
              JOIN instances i ON i.id = o.instance_id \
              WHERE i.owner = ?1 ORDER BY o.seq LIMIT ?2",
         )

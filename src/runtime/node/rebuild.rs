@@ -9,6 +9,7 @@ use crate::error::Error;
 use crate::runtime::effect::now_ms;
 use crate::runtime::history::apply;
 use crate::runtime::journal::Record;
+use crate::events::route::Routes;
 use crate::runtime::replay::replay;
 use crate::store::{Summary, WorkflowKey};
 use serde_json::{Value, json};
@@ -92,6 +93,7 @@ impl Engine {
             }
         };
         let started = start.now;
+        let routes = Rc::new(Routes::of_document(&def.document).unwrap_or_default());
         let replayed = replay(def, start, records.collect());
         // A pending instance never had a summary written: its first notices are new.
         let fresh = status == "pending";
@@ -106,6 +108,7 @@ impl Engine {
             held: Vec::new(),
             output: None,
             error: None,
+            routes,
         };
         if fresh {
             self.metrics.started.inc();

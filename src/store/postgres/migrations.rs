@@ -1,7 +1,7 @@
 //! The PostgreSQL schema, as ordered migrations: append new versions, never edit applied ones.
 
 /// `(version, SQL)`, applied in order, each once, each in its own transaction.
-pub(super) const MIGRATIONS: &[(i64, &str)] = &[(1, V1), (2, V2), (3, V3), (4, V4)];
+pub(super) const MIGRATIONS: &[(i64, &str)] = &[(1, V1), (2, V2), (3, V3), (4, V4), (5, V5)];
 
 /// JSON is TEXT, not JSONB: JSONB reorders object keys, and documents must come back as they
 /// were written. Ids are compared bytewise (`COLLATE "C"`): UUID v7 strings then sort by time
@@ -159,3 +159,7 @@ CREATE TABLE event_starts (
 -- Pruning an event deletes its starts.
 CREATE INDEX event_starts_seq ON event_starts (seq);
 "#;
+
+/// Where each queued event goes (issue 5: routes to HTTP sinks and Kafka topics). NULL: the
+/// server's default sink (rows queued before routes existed).
+const V5: &str = "ALTER TABLE outbox ADD COLUMN destination TEXT;";

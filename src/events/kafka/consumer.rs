@@ -1,0 +1,257 @@
+//! CloudEvents in from Kafka: a consumer group over the configured topics. Each poll takes
+//! what the client has fetched (up to `BATCH` records), turns the records into events
+//! (`message.rs`), stores the events in one transaction (`events/ingest.rs`, shared with HTTP),
+//! and only then commits the offsets. So a crash anywhere before the commit delivers the
+//! records again, and the store's deduplication by `source` + `id` absorbs the repeats; no
+//! record is lost and none acts twice.
+//!
+//! A record that is not a valid CloudEvent (a poison record) never blocks its partition: it is
+//! copied to the dead-letter topic, with headers saying why and where it came from
+//! (`nagare_error`, `nagare_topic`, `nagare_partition`, `nagare_offset`), before its offset is
+//! committed. Without a dead-letter topic it is logged and skipped. If the store or the
+//! dead-letter topic is unreachable, the batch is retried with backoff (nothing is committed
+//! meanwhile).
+//!
+//! The consumer runs on a thread of its own (librdkafka's poll is blocking and cheap) and
+//! leaves the group cleanly on shutdown, so its partitions move to the other nodes at once.
+//! Nodes in one group split the topics' partitions.
+
+use super::Config;
+use super::message::{self, Record};
+use super::producer::Producer;
+use crate::events::ingest::Ingest;
+use crate::runtime::metrics::Metrics;
+use rdkafka::Message;
+use rdkafka::consumer::{BaseConsumer, CommitMode, Consumer as _};
+use rdkafka::message::Headers;
+use rdkafka::{Offset, TopicPartitionList};
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
+
+/// The most records stored in one transaction.
+const BATCH: usize = 10_000;
+
+pub struct Consumer {
+    pub config: Config,
+    pub topics: Vec<String>,
+    pub group: String,
+    pub dead_letter: Option<String>,
+    pub ingest: Ingest,
+    pub metrics: Arc<Metrics>,
+    /// Tests: abort the process after the first batch is stored, before its commit.
+    pub crash_after_store: bool,
+}
+
+/// The running consumer; `stop` leaves the group and waits for the thread.
+pub struct Running {
+    stop: Arc<AtomicBool>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+impl Running {
+    pub fn stop(mut self) {
+        self.stop.store(true, Ordering::Relaxed);
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+    }
+}
+
+/// A polled record, detached from the client.
+struct Polled {
+    topic: String,
+    partition: i32,
+    offset: i64,
+    record: Record,
+}
+
+impl Consumer {
+    /// Subscribes, then consumes on a thread of its own until stopped.
+    pub fn start(self, runtime: tokio::runtime::Handle) -> Result<Running, String> {
+        let consumer: BaseConsumer = self
+            .config
+            .client(&[
+                ("group.id", &self.group),
+                ("enable.auto.commit", "false"),
+                // A new group starts at the beginning: events produced before nagare first
+                // ran are not skipped.
+                ("auto.offset.reset", "earliest"),
+                ("enable.partition.eof", "false"),
+            ])
+            .create()
+            .map_err(|e| format!("cannot create the Kafka consumer for {}: {e}", self.config.brokers))?;
+        let topics: Vec<&str> = self.topics.iter().map(String::as_str).collect();
+        consumer
+            .subscribe(&topics)
+            .map_err(|e| format!("cannot subscribe to the Kafka topics {topics:?}: {e}"))?;
+        let dead_letter = match &self.dead_letter {
+            Some(topic) => Some((topic.clone(), Producer::new(&self.config)?)),
+            None => None,
+        };
+        eprintln!(
+            "nagare: consuming CloudEvents from the Kafka topics {} (group {})",
+            self.topics.join(", "),
+            self.group
+        );
+        let stop = Arc::new(AtomicBool::new(false));
+        let stopping = stop.clone();
+        let thread = std::thread::Builder::new()
+            .name("nagare-kafka".into())
+            .spawn(move || self.run(consumer, dead_letter, runtime, &stopping))
+            .map_err(|e| format!("cannot start the Kafka consumer thread: {e}"))?;
+        Ok(Running {
+            stop,
+            thread: Some(thread),
+        })
+    }
+
+    fn run(
+        &self,
+        consumer: BaseConsumer,
+        dead_letter: Option<(String, Producer)>,
+        runtime: tokio::runtime::Handle,
+        stop: &AtomicBool,
+    ) {
+        let mut crash = self.crash_after_store;
+        while !stop.load(Ordering::Relaxed) {
+            let batch = poll(&consumer);
+            if batch.is_empty() {
+                continue;
+            }
+            let mut events = Vec::with_capacity(batch.len());
+            let mut poison = Vec::new();
+            for p in &batch {
+                match message::read(&p.record) {
+                    Ok(e) => events.push(e),
+                    Err(why) => poison.push((p, why.0)),
+                }
+            }
+            let dead = poison.len();
+            for (p, why) in poison {
+                let place = format!("{} partition {} offset {}", p.topic, p.partition, p.offset);
+                let Some((topic, producer)) = &dead_letter else {
+                    eprintln!("nagare: skipped Kafka record {place}, not a CloudEvent: {why}");
+                    continue;
+                };
+                let copy = dead_copy(p, &why);
+                retry(stop, &format!("dead-letter the record {place} to {topic}"), || {
+                    runtime.block_on(producer.send(topic, &copy))
+                });
+            }
+            let stored = retry(stop, "store the events consumed from Kafka", || {
+                runtime
+                    .block_on(self.ingest.put(events.clone()))
+                    .map_err(|e| e.to_string())
+            });
+            let Some(stored) = stored else { return };
+            let new = stored.iter().filter(|s| s.is_some()).count() as u64;
+            let count = |outcome: &str, n: u64| {
+                self.metrics
+                    .kafka_records
+                    .get_or_create(&vec![("outcome".into(), outcome.into())])
+                    .inc_by(n);
+            };
+            count("stored", new);
+            count("duplicate", stored.len() as u64 - new);
+            count("dead_letter", dead as u64);
+            if crash {
+                eprintln!("nagare: crashing after storing a Kafka batch, before its commit (test)");
+                std::process::abort();
+            }
+            crash = false;
+            if let Err(e) = consumer.commit(&offsets(&batch), CommitMode::Async) {
+                // The records come again (after a rebalance, or a restart); deduplication
+                // absorbs them.
+                eprintln!("nagare: cannot commit Kafka offsets (the records will be consumed again): {e}");
+            }
+        }
+        // Leaves the group: the partitions move to the other nodes at once.
+        consumer.unsubscribe();
+    }
+}
+
+/// Waits up to 100 ms for a record, then takes what else is already fetched.
+fn poll(consumer: &BaseConsumer) -> Vec<Polled> {
+    let mut batch = Vec::new();
+    let mut wait = Duration::from_millis(100);
+    while batch.len() < BATCH {
+        match consumer.poll(wait) {
+            None => break,
+            Some(Err(e)) => {
+                eprintln!("nagare: Kafka consumer: {e}");
+                break;
+            }
+            Some(Ok(m)) => {
+                let headers = m
+                    .headers()
+                    .map(|h| {
+                        h.iter()
+                            .map(|h| (h.key.to_string(), h.value.unwrap_or_default().to_vec()))
+                            .collect()
+                    })
+                    .unwrap_or_default();
+                batch.push(Polled {
+                    topic: m.topic().to_string(),
+                    partition: m.partition(),
+                    offset: m.offset(),
+                    record: Record {
+                        key: m.key().map(<[u8]>::to_vec),
+                        headers,
+                        value: m.payload().map(<[u8]>::to_vec),
+                    },
+                });
+                wait = Duration::ZERO;
+            }
+        }
+    }
+    batch
+}
+
+/// The offsets to commit: one past the last record of each partition in the batch.
+fn offsets(batch: &[Polled]) -> TopicPartitionList {
+    let mut last: BTreeMap<(&str, i32), i64> = BTreeMap::new();
+    for p in batch {
+        let o = last.entry((&p.topic, p.partition)).or_insert(p.offset);
+        *o = (*o).max(p.offset);
+    }
+    let mut tpl = TopicPartitionList::new();
+    for ((topic, partition), offset) in last {
+        // The partition exists (a record came from it), so this cannot fail.
+        let _ = tpl.add_partition_offset(topic, partition, Offset::Offset(offset + 1));
+    }
+    tpl
+}
+
+/// The dead-letter copy: the record as it came, plus why and from where.
+fn dead_copy(p: &Polled, why: &str) -> Record {
+    let mut copy = p.record.clone();
+    for (k, v) in [
+        ("nagare_error", why.to_string()),
+        ("nagare_topic", p.topic.clone()),
+        ("nagare_partition", p.partition.to_string()),
+        ("nagare_offset", p.offset.to_string()),
+    ] {
+        copy.headers.push((k.to_string(), v.into_bytes()));
+    }
+    copy
+}
+
+/// Tries until it works (backing off up to 5 s) or the consumer stops (`None`).
+fn retry<T>(stop: &AtomicBool, what: &str, mut attempt: impl FnMut() -> Result<T, String>) -> Option<T> {
+    let mut backoff = Duration::from_millis(100);
+    loop {
+        match attempt() {
+            Ok(v) => return Some(v),
+            Err(e) => {
+                eprintln!("nagare: cannot {what} (retrying in {backoff:?}): {e}");
+                if stop.load(Ordering::Relaxed) {
+                    return None;
+                }
+                std::thread::sleep(backoff);
+                backoff = (backoff * 2).min(Duration::from_secs(5));
+            }
+        }
+    }
+}
