@@ -180,7 +180,12 @@ struct ServeArgs {
     #[arg(long, env = "NAGARE_KAFKA")]
     kafka: Option<String>,
     /// A topic to consume CloudEvents from (repeatable, or comma-separated).
-    #[arg(long = "kafka-topic", value_name = "TOPIC", value_delimiter = ',', env = "NAGARE_KAFKA_TOPICS")]
+    #[arg(
+        long = "kafka-topic",
+        value_name = "TOPIC",
+        value_delimiter = ',',
+        env = "NAGARE_KAFKA_TOPICS"
+    )]
     kafka_topics: Vec<String>,
     /// The consumer group: nodes in one group split the topics' partitions.
     #[arg(long, default_value = "nagare", env = "NAGARE_KAFKA_GROUP")]

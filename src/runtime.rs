@@ -17,3 +17,4 @@ pub mod replay;
 pub mod resource;
 pub mod runs;
 pub mod subscriptions;
+pub mod trigger;

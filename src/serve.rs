@@ -187,18 +187,16 @@ pub async fn serve(options: Options) -> Result<(), String> {
         metrics: metrics.clone(),
     };
     tokio::spawn(runs.clone().run());
-    tokio::spawn(
-        crate::runtime::inbound::Inbound {
-            store: store.clone(),
-            node: node.clone(),
-            plans: runs.plans.clone(),
-            name: name.clone(),
-            lease: options.lease,
-            wake: events.clone(),
-            retention: options.event_retention,
-        }
-        .run(),
-    );
+    crate::runtime::inbound::Inbound {
+        store: store.clone(),
+        node: node.clone(),
+        plans: runs.plans.clone(),
+        name: name.clone(),
+        lease: options.lease,
+        wake: events.clone(),
+        retention: options.event_retention,
+    }
+    .spawn();
     let app = Arc::new(App {
         runs,
         store: store.clone(),

@@ -456,23 +456,26 @@ pub trait Store: Send + Sync {
         limit: u32,
     ) -> Result<Vec<StoredEvent>>;
     /// Deletes the events received before `before`, with the records of the instances they
-    /// started ([`Store::start_for_event`]; the instances themselves stay). Returns how many
+    /// started ([`Store::start_for_events`]; the instances themselves stay). Returns how many
     /// events were deleted.
     async fn prune_events(&self, before: i64) -> Result<u64>;
-    /// Starts an instance for event `seq` of the workflow namespace/name (`schedule.on`):
-    /// atomically, unless that event already started an instance of that workflow, creates
-    /// `new` exactly as [`Store::create_instance`] does and records that the event started
-    /// it. True when this call created it; false, with nothing written, when the event had
-    /// already started one: of concurrent calls (several nodes), exactly one wins. The event
-    /// itself is not looked up (a pruned or unknown seq is started like any other).
-    async fn start_for_event(
+    /// Starts an instance for the events `seqs` (ascending) of the workflow namespace/name
+    /// (`schedule.on`; a set of several for `all` and `until`): atomically, unless one of
+    /// those events already started an instance of that workflow, creates `new` exactly as
+    /// [`Store::create_instance`] does and records that the events started it. True when this
+    /// call created it; false, with nothing written, when an event had already started one:
+    /// of concurrent calls (several nodes), exactly one wins. The events themselves are not
+    /// looked up (a pruned or unknown seq is started like any other).
+    async fn start_for_events(
         &self,
         namespace: &str,
         name: &str,
-        seq: i64,
+        seqs: &[i64],
         new: &NewInstance,
         lease: Duration,
     ) -> Result<bool>;
+    /// Which of `seqs` already started an instance of the workflow.
+    async fn started_events(&self, namespace: &str, name: &str, seqs: &[i64]) -> Result<Vec<i64>>;
 
     /// How many instances are in each status.
     async fn count_by_status(&self) -> Result<Vec<(String, i64)>>;

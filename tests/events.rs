@@ -15,7 +15,8 @@ use std::time::Duration;
 
 on_both_stores!(
     ingress_modes_errors_and_duplicates,
-    schedule_on_starts_one_instance_per_event
+    schedule_on_starts_one_instance_per_event,
+    schedule_on_all_and_until_start_per_event_set
 );
 
 fn event(id: &str, kind: &str, data: Value) -> Value {
@@ -312,4 +313,126 @@ do:
         v["status"] == "completed"
     });
     assert_eq!(done["output"], json!([{"hello": "b"}]));
+}
+
+const ON_SETS: &str = r#"
+document: {dsl: '1.0.3', namespace: test, name: ship-when-ready, version: '1.0.0'}
+schedule:
+  on:
+    all:
+      - with: {type: order.paid}
+        correlate: {order: {from: '${ .data.order }'}}
+      - with: {type: order.packed, data: '${ .weight < 30 }'}
+        correlate: {order: {from: '${ .data.order }'}}
+do:
+  - ship:
+      set:
+        order: '${ .[0].data.order }'
+        types: '${ map(.type) }'
+"#;
+
+const ON_BATCH: &str = r#"
+document: {dsl: '1.0.3', namespace: test, name: batch-of-three, version: '1.0.0'}
+schedule:
+  on:
+    any:
+      - with: {type: reading}
+    until: '${ length >= 3 }'
+do:
+  - sum:
+      set: {total: '${ map(.data.v) | add }'}
+"#;
+
+/// `all` starts one instance per correlated pair of events (an expression filter on the
+/// data too); `any` with `until` one per three readings; restarts and duplicates start
+/// nothing twice.
+fn schedule_on_all_and_until_start_per_event_set(backing: &Backing) {
+    let http = Http::default();
+    let server = Server::start(backing, &[]);
+    http.push(&server, ON_SETS);
+    http.push(&server, ON_BATCH);
+    let post = |e: Value| assert_eq!(post_event(&http, &server, &e).0, 202);
+    post(event("p1", "order.paid", json!({"order": 1})));
+    post(event("p2", "order.paid", json!({"order": 2})));
+    // Too heavy: the expression filter refuses it.
+    post(event(
+        "k1",
+        "order.packed",
+        json!({"order": 1, "weight": 45}),
+    ));
+    post(event(
+        "k2",
+        "order.packed",
+        json!({"order": 2, "weight": 10}),
+    ));
+    post(event("p2", "order.paid", json!({"order": 2})));
+    for i in 0..7 {
+        post(event(&format!("r{i}"), "reading", json!({"v": i})));
+    }
+    let shipped = until(
+        &server,
+        "order 2 shipped",
+        || instances(&http, &server, "ship-when-ready"),
+        |i| i.len() == 1 && i[0]["status"] == "completed",
+    );
+    let one = http.instance(&server, shipped[0]["id"].as_str().unwrap());
+    assert_eq!(
+        one["output"],
+        json!({"order": 2, "types": ["order.paid", "order.packed"]})
+    );
+    let sums = until(
+        &server,
+        "two batches of three readings",
+        || instances(&http, &server, "batch-of-three"),
+        |i| i.len() == 2 && i.iter().all(|x| x["status"] == "completed"),
+    );
+    let mut totals: Vec<Value> = sums
+        .iter()
+        .map(|i| http.instance(&server, i["id"].as_str().unwrap())["output"]["total"].clone())
+        .collect();
+    totals.sort_by_key(|v| v.as_i64());
+    assert_eq!(totals, [json!(0 + 1 + 2), json!(3 + 4 + 5)]);
+    // Order 1 is packed light enough now: its pair completes.
+    post(event(
+        "k1b",
+        "order.packed",
+        json!({"order": 1, "weight": 20}),
+    ));
+    until(
+        &server,
+        "order 1 shipped",
+        || instances(&http, &server, "ship-when-ready"),
+        |i| i.len() == 2 && i.iter().all(|x| x["status"] == "completed"),
+    );
+    // A restart reads the events again: nothing starts twice, and the open set (reading 6)
+    // is gathered again and completed by two more readings.
+    server.stop();
+    let server = Server::start(backing, &[]);
+    for i in 7..9 {
+        let e = event(&format!("r{i}"), "reading", json!({"v": i}));
+        assert_eq!(post_event(&http, &server, &e).0, 202);
+    }
+    let sums = until(
+        &server,
+        "the third batch",
+        || instances(&http, &server, "batch-of-three"),
+        |i| i.len() == 3 && i.iter().all(|x| x["status"] == "completed"),
+    );
+    assert_eq!(sums.len(), 3);
+    // Events are offered in log order: once a later event's instance exists, everything
+    // before it was offered too.
+    http.push(&server, ON_ORDER);
+    post_event(
+        &http,
+        &server,
+        &event("last", "order.placed", json!({"order": 9})),
+    );
+    until(
+        &server,
+        "the last event's instance",
+        || instances(&http, &server, "on-order"),
+        |i| i.len() == 1,
+    );
+    assert_eq!(instances(&http, &server, "ship-when-ready").len(), 2);
+    assert_eq!(instances(&http, &server, "batch-of-three").len(), 3);
 }

@@ -68,9 +68,9 @@ pub struct Route {
 impl Route {
     /// A route as the command line writes it: `TYPES=DEST`.
     pub fn parse_flag(text: &str) -> Result<Route, String> {
-        let (types, to) = text
-            .split_once('=')
-            .ok_or_else(|| format!("`{text}`: a route is TYPES=DEST (e.g. 'order.*=kafka:orders')"))?;
+        let (types, to) = text.split_once('=').ok_or_else(|| {
+            format!("`{text}`: a route is TYPES=DEST (e.g. 'order.*=kafka:orders')")
+        })?;
         Route::new(types, to)
     }
 
@@ -213,15 +213,30 @@ mod tests {
         let to = |k| server.destination(&workflow, k).cloned();
         assert_eq!(to("order.paid"), Some(Destination::Kafka("paid".into())));
         assert_eq!(to("order.new"), Some(Destination::Kafka("orders".into())));
-        assert_eq!(to("x"), Some(Destination::Http("http://sink.local/e".into())));
+        assert_eq!(
+            to("x"),
+            Some(Destination::Http("http://sink.local/e".into()))
+        );
         assert_eq!(Routes::default().destination(&Routes::default(), "x"), None);
     }
 
     #[test]
     fn errors_name_the_place() {
-        assert!(Route::parse_flag("order.*").unwrap_err().contains("TYPES=DEST"));
-        assert!(Route::parse_flag("a=kafka:bad topic").unwrap_err().contains("topic"));
-        assert!(Route::parse_flag("a=ftp://x").unwrap_err().contains("kafka:TOPIC"));
+        assert!(
+            Route::parse_flag("order.*")
+                .unwrap_err()
+                .contains("TYPES=DEST")
+        );
+        assert!(
+            Route::parse_flag("a=kafka:bad topic")
+                .unwrap_err()
+                .contains("topic")
+        );
+        assert!(
+            Route::parse_flag("a=ftp://x")
+                .unwrap_err()
+                .contains("kafka:TOPIC")
+        );
         let doc = |routes| json!({"document": {"metadata": {"nagare": {"routes": routes}}}});
         let e = Routes::of_document(&doc(json!([{"types": "a", "to": "nowhere"}]))).unwrap_err();
         assert_eq!(e.0, "/document/metadata/nagare/routes/0/to");

@@ -62,10 +62,11 @@ impl Sink {
                 if held.get(&row.instance).is_some_and(|(due, _)| *due > now) {
                     continue;
                 }
-                by_instance
-                    .entry(row.instance)
-                    .or_default()
-                    .push((row.seq, row.destination, row.event));
+                by_instance.entry(row.instance).or_default().push((
+                    row.seq,
+                    row.destination,
+                    row.event,
+                ));
             }
             if by_instance.is_empty() {
                 // Sleep until new events are queued, a held instance is due, or a second passed.

@@ -1,27 +1,28 @@
-//! Delivers stored CloudEvents (received over HTTP, or emitted by instances) on this node: to
-//! the instances listening for them (through the engine thread's subscription index), and to
-//! the workflows that `schedule.on` them, which start one instance per triggering event.
+//! Delivers stored CloudEvents (received over HTTP or Kafka, or emitted by instances) on this
+//! node: to the instances listening for them (through the engine thread's subscription
+//! index), and to the workflows that `schedule.on` them, which start one instance per
+//! triggering event or event set (`trigger.rs` decides which).
 //!
 //! The store's event log is the source of truth; this loop tails it by sequence number. It
 //! wakes at once for events stored by this node and every 200 ms for those of other nodes.
 //! On start it reads again the events of the retention window, so events that arrived while
-//! the node was down still start their instances (`Store::start_for_event` makes that happen
-//! once per workflow and event, across nodes and restarts). Listens catch up on their own when
-//! they begin (see `node.rs`), and the engine ignores an event it has already received.
+//! the node was down still start their instances (`Store::start_for_events` makes that happen
+//! once per workflow and event, across nodes and restarts: a set of events starts all or
+//! nothing, and events another start consumed are skipped, or dropped from the sets being
+//! gathered). Listens catch up on their own when they begin (see `node.rs`), and the engine
+//! ignores an event it has already received.
 //!
-//! `schedule.on` supports `one` and `any` (without `until`): each matching event starts an
-//! instance whose input is `[event]`, as the spec says. Filters match like `listen`'s for
-//! literal and regular-expression attributes; `all`, `until` and expression filters are not
-//! supported yet (the workflow is reported once and skipped).
+//! The loop runs on a thread of its own: the triggers hold compiled expressions, whose values
+//! are reference-counted and stay on one thread.
 
 use super::effect::now_ms;
 use super::journal::new_instance;
 use super::node::{Message, Node};
 use super::plan::Plans;
-use crate::dsl::model::event::{ConsumptionStrategy, EventFilter};
-use crate::store::{Store, WorkflowKey};
+use super::trigger::{Start, Trigger};
+use crate::store::{Store, StoredEvent, WorkflowKey};
 use serde_json::Value;
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::Notify;
@@ -40,14 +41,35 @@ pub struct Inbound {
     pub retention: Duration,
 }
 
-/// A workflow started by events.
-struct Trigger {
+/// A workflow started by events: its latest version and that version's trigger.
+struct Triggered {
     key: WorkflowKey,
-    on: ConsumptionStrategy,
+    digest: String,
+    trigger: Trigger,
+    /// `all` or `until`: starts take sets of events, gathered across events.
+    sets: bool,
 }
 
 impl Inbound {
-    pub async fn run(self) {
+    /// Runs the loop on a thread of its own.
+    pub fn spawn(self) {
+        let spawned = std::thread::Builder::new()
+            .name("nagare-inbound".into())
+            .spawn(move || {
+                match tokio::runtime::Builder::new_current_thread()
+                    .enable_all()
+                    .build()
+                {
+                    Ok(rt) => rt.block_on(self.run()),
+                    Err(e) => eprintln!("nagare: cannot start the inbound events thread: {e}"),
+                }
+            });
+        if let Err(e) = spawned {
+            eprintln!("nagare: cannot start the inbound events thread: {e}");
+        }
+    }
+
+    async fn run(self) {
         let since = now_ms() - self.retention.as_millis() as i64;
         let mut cursor = match self.store.events_since(&[], since, 1).await {
             Ok(first) => first.first().map_or(i64::MAX, |e| e.seq - 1),
@@ -56,6 +78,7 @@ impl Inbound {
         if cursor == i64::MAX {
             cursor = self.store.last_event_seq().await.unwrap_or(0);
         }
+        let mut triggers: HashMap<(String, String), Triggered> = HashMap::new();
         let mut reported = HashSet::new();
         let mut pruned = 0;
         loop {
@@ -70,14 +93,12 @@ impl Inbound {
             if events.is_empty() {
                 continue;
             }
-            let triggers = self.triggers(&mut reported).await;
+            self.refresh(&mut triggers, &mut reported).await;
+            for t in triggers.values_mut() {
+                self.offer(t, &events).await;
+            }
             for e in events {
                 cursor = e.seq;
-                for t in &triggers {
-                    if triggered(&t.on, &e.event) {
-                        self.start(t, e.seq, &e.event).await;
-                    }
-                }
                 self.node.send(Message::Deliver { event: e.event });
             }
             if now_ms() - pruned > 60_000 {
@@ -90,12 +111,17 @@ impl Inbound {
         }
     }
 
-    /// The unpaused workflows (latest versions) with a supported `schedule.on`.
-    async fn triggers(&self, reported: &mut HashSet<String>) -> Vec<Trigger> {
+    /// The triggers of the unpaused workflows (latest versions) with a `schedule.on`; a
+    /// trigger keeps its open sets while its version stays the latest.
+    async fn refresh(
+        &self,
+        triggers: &mut HashMap<(String, String), Triggered>,
+        reported: &mut HashSet<String>,
+    ) {
         let Ok(latest) = self.plans.latest().await else {
-            return Vec::new();
+            return;
         };
-        let mut out = Vec::new();
+        let mut wanted = HashSet::new();
         for w in latest {
             let Ok((schedule, _)) = self.plans.parts_of(&w) else {
                 continue;
@@ -103,132 +129,102 @@ impl Inbound {
             let Some(on) = schedule.and_then(|s| s.on) else {
                 continue;
             };
-            let (namespace, name) = (&w.key.namespace, &w.key.name);
+            let k = (w.key.namespace.clone(), w.key.name.clone());
             if self
                 .store
-                .settings(namespace, name)
+                .settings(&k.0, &k.1)
                 .await
                 .is_ok_and(|s| s.paused)
             {
                 continue;
             }
-            if let Err(why) = supported(&on) {
-                if reported.insert(format!("{namespace}/{name}")) {
-                    eprintln!("nagare: {namespace}/{name}: schedule.on is not started: {why}");
-                }
+            wanted.insert(k.clone());
+            if triggers.get(&k).is_some_and(|t| t.digest == w.digest) {
                 continue;
             }
-            out.push(Trigger { key: w.key, on });
+            let sets = on.all.is_some() || on.until.is_some();
+            match Trigger::new(on) {
+                Ok(trigger) => {
+                    triggers.insert(
+                        k,
+                        Triggered {
+                            key: w.key,
+                            digest: w.digest,
+                            trigger,
+                            sets,
+                        },
+                    );
+                }
+                Err(why) => {
+                    if reported.insert(format!("{}/{}:{}", k.0, k.1, w.digest)) {
+                        eprintln!("nagare: {}/{}: schedule.on is not started: {why}", k.0, k.1);
+                    }
+                }
+            }
         }
-        out
+        triggers.retain(|k, _| wanted.contains(k));
     }
 
-    async fn start(&self, t: &Trigger, seq: i64, event: &Value) {
-        let input = Value::Array(vec![event.clone()]);
-        let new = new_instance(t.key.clone(), input, &self.name, false);
+    /// Offers a page of the log to one trigger and starts what it completes.
+    async fn offer(&self, t: &mut Triggered, events: &[StoredEvent]) {
+        // Sets are gathered from events no start took yet (by another node, or before a
+        // restart); a single event's start is refused by the store anyway.
+        let taken: HashSet<i64> = if t.sets {
+            let seqs: Vec<i64> = events.iter().map(|e| e.seq).collect();
+            self.store
+                .started_events(&t.key.namespace, &t.key.name, &seqs)
+                .await
+                .map(|s| s.into_iter().collect())
+                .unwrap_or_default()
+        } else {
+            HashSet::new()
+        };
+        for e in events {
+            if taken.contains(&e.seq) {
+                continue;
+            }
+            let mut due: Vec<Start> = t.trigger.offer(e.seq, &e.event).into_iter().collect();
+            while let Some(start) = due.pop() {
+                if self.start(&t.key, &start).await || start.seqs.len() == 1 {
+                    continue;
+                }
+                // Another start took some of these events: gather again without them.
+                let gone: HashSet<i64> = self
+                    .store
+                    .started_events(&t.key.namespace, &t.key.name, &start.seqs)
+                    .await
+                    .map(|s| s.into_iter().collect())
+                    .unwrap_or_default();
+                if !gone.is_empty() {
+                    due.extend(t.trigger.refused(start, &gone));
+                }
+            }
+        }
+    }
+
+    /// Starts an instance for a set of events; false when one of them already started one.
+    async fn start(&self, key: &WorkflowKey, start: &Start) -> bool {
+        let input = Value::Array(start.events.clone());
+        let new = new_instance(key.clone(), input, &self.name, false);
         let id = new.id.clone();
         match self
             .store
-            .start_for_event(&t.key.namespace, &t.key.name, seq, &new, self.lease)
+            .start_for_events(&key.namespace, &key.name, &start.seqs, &new, self.lease)
             .await
         {
-            Ok(true) => self.node.send(Message::Adopt { id }),
-            Ok(false) => {}
-            Err(e) => eprintln!(
-                "nagare: cannot start {}/{} for event {seq}: {e}",
-                t.key.namespace, t.key.name
-            ),
+            Ok(true) => {
+                self.node.send(Message::Adopt { id });
+                true
+            }
+            Ok(false) => false,
+            Err(e) => {
+                eprintln!(
+                    "nagare: cannot start {}/{} for events {:?}: {e}",
+                    key.namespace, key.name, start.seqs
+                );
+                // Not refused by another start: nothing to gather again.
+                true
+            }
         }
-    }
-}
-
-fn supported(on: &ConsumptionStrategy) -> Result<(), String> {
-    if on.all.is_some() {
-        return Err("`all` is not supported yet".into());
-    }
-    if on.until.is_some() {
-        return Err("`until` is not supported yet".into());
-    }
-    let filters: Vec<&EventFilter> = on.one.iter().chain(on.any.iter().flatten()).collect();
-    for f in filters {
-        if f.with
-            .values()
-            .any(|v| v.as_str().is_some_and(|s| s.contains("${")))
-        {
-            return Err("expression filters are not supported yet".into());
-        }
-    }
-    Ok(())
-}
-
-/// Does the event start an instance?
-fn triggered(on: &ConsumptionStrategy, event: &Value) -> bool {
-    if let Some(one) = &on.one {
-        return matches(one, event);
-    }
-    match on.any.as_deref() {
-        Some([]) => true,
-        Some(filters) => filters.iter().any(|f| matches(f, event)),
-        None => false,
-    }
-}
-
-/// Every attribute of the filter matches, by `listen`'s own rule (expressions are refused
-/// before: [`supported`]).
-fn matches(filter: &EventFilter, event: &Value) -> bool {
-    let event = crate::expr::from_json(event);
-    filter.with.iter().all(|(name, wanted)| {
-        let actual = crate::expr::value::get(&event, name)
-            .cloned()
-            .unwrap_or(crate::expr::Val::Null);
-        crate::engine::attribute_matches(wanted, &actual, &|_, _| None)
-    })
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use serde_json::json;
-
-    fn strategy(v: Value) -> ConsumptionStrategy {
-        serde_json::from_value(v).unwrap()
-    }
-
-    #[test]
-    fn one_and_any_match_literals_and_patterns() {
-        let one = strategy(json!({"one": {"with": {"type": "order.paid", "source": "/shop/.*"}}}));
-        assert!(triggered(
-            &one,
-            &json!({"type": "order.paid", "source": "/shop/eu"})
-        ));
-        assert!(!triggered(
-            &one,
-            &json!({"type": "order.paid", "source": "/other"})
-        ));
-        assert!(!triggered(
-            &one,
-            &json!({"type": "order.paidx", "source": "/shop/eu"})
-        ));
-        let any = strategy(
-            json!({"any": [{"with": {"type": "a"}}, {"with": {"type": "b", "data": {"k": 1}}}]}),
-        );
-        assert!(triggered(&any, &json!({"type": "a"})));
-        assert!(triggered(
-            &any,
-            &json!({"type": "b", "data": {"k": 1, "more": 2}})
-        ));
-        assert!(!triggered(&any, &json!({"type": "b", "data": {"k": 2}})));
-        assert!(triggered(
-            &strategy(json!({"any": []})),
-            &json!({"type": "z"})
-        ));
-    }
-
-    #[test]
-    fn unsupported_strategies_are_named() {
-        let all = strategy(json!({"all": [{"with": {"type": "a"}}]}));
-        assert!(supported(&all).unwrap_err().contains("`all`"));
-        let expr = strategy(json!({"one": {"with": {"type": "${ . == \"a\" }"}}}));
-        assert!(supported(&expr).unwrap_err().contains("expression"));
     }
 }

@@ -971,35 +971,51 @@ impl Store for Postgres {
         Ok(u64::try_from(deleted).unwrap_or(0))
     }
 
-    async fn start_for_event(
+    async fn start_for_events(
         &self,
         namespace: &str,
         name: &str,
-        seq: i64,
+        seqs: &[i64],
         new: &NewInstance,
         lease: Duration,
     ) -> Result<bool> {
-        // The start is recorded first: a concurrent start of the same event waits on the
-        // primary key for this commit, then does nothing and returns false before writing
-        // its instance (the foreign key to it is checked at commit).
+        // The starts are recorded first: a concurrent start of the same event waits on the
+        // primary key for this commit, then does nothing and returns false (rolling back, by
+        // dropping `tx`) before writing its instance (the foreign key to it is checked at
+        // commit). Seqs come ascending, so two overlapping sets lock in one order.
         let mut tx = self.pool.begin().await?;
-        let recorded = sqlx::query(
-            "INSERT INTO event_starts (namespace, name, seq, instance_id) \
-             VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING",
-        )
-        .bind(namespace)
-        .bind(name)
-        .bind(seq)
-        .bind(&new.id)
-        .execute(&mut *tx)
-        .await?
-        .rows_affected();
-        if recorded == 0 {
-            return Ok(false);
+        for seq in seqs {
+            let recorded = sqlx::query(
+                "INSERT INTO event_starts (namespace, name, seq, instance_id) \
+                 VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING",
+            )
+            .bind(namespace)
+            .bind(name)
+            .bind(seq)
+            .bind(&new.id)
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
+            if recorded == 0 {
+                return Ok(false);
+            }
         }
         insert_instance(&mut tx, new, lease).await?;
         tx.commit().await?;
         Ok(true)
+    }
+
+    async fn started_events(&self, namespace: &str, name: &str, seqs: &[i64]) -> Result<Vec<i64>> {
+        let rows = sqlx::query(
+            "SELECT seq FROM event_starts WHERE namespace = $1 AND name = $2 \
+             AND seq = ANY($3) ORDER BY seq",
+        )
+        .bind(namespace)
+        .bind(name)
+        .bind(seqs)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter().map(|r| Ok(r.try_get("seq")?)).collect()
     }
 
     async fn count_by_status(&self) -> Result<Vec<(String, i64)>> {

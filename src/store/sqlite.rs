@@ -910,34 +910,49 @@ impl Store for Sqlite {
         Ok(deleted)
     }
 
-    async fn start_for_event(
+    async fn start_for_events(
         &self,
         namespace: &str,
         name: &str,
-        seq: i64,
+        seqs: &[i64],
         new: &NewInstance,
         lease: Duration,
     ) -> Result<bool> {
-        // The write transaction is the lock; the start is recorded first, so a false answer
-        // rolls back before anything else is written.
+        // The write transaction is the lock; the starts are recorded first, so a false answer
+        // rolls back (dropping `tx`) before anything else is written.
         let mut tx = write(&self.writer).await?;
-        let recorded = sqlx::query(
-            "INSERT INTO event_starts (namespace, name, seq, instance_id) \
-             VALUES (?1, ?2, ?3, ?4) ON CONFLICT DO NOTHING",
-        )
-        .bind(namespace)
-        .bind(name)
-        .bind(seq)
-        .bind(&new.id)
-        .execute(&mut *tx)
-        .await?
-        .rows_affected();
-        if recorded == 0 {
-            return Ok(false);
+        for seq in seqs {
+            let recorded = sqlx::query(
+                "INSERT INTO event_starts (namespace, name, seq, instance_id) \
+                 VALUES (?1, ?2, ?3, ?4) ON CONFLICT DO NOTHING",
+            )
+            .bind(namespace)
+            .bind(name)
+            .bind(seq)
+            .bind(&new.id)
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
+            if recorded == 0 {
+                return Ok(false);
+            }
         }
         insert_instance(&mut tx, new, lease).await?;
         tx.commit().await?;
         Ok(true)
+    }
+
+    async fn started_events(&self, namespace: &str, name: &str, seqs: &[i64]) -> Result<Vec<i64>> {
+        let rows = sqlx::query(
+            "SELECT seq FROM event_starts WHERE namespace = ?1 AND name = ?2 \
+             AND seq IN (SELECT value FROM json_each(?3)) ORDER BY seq",
+        )
+        .bind(namespace)
+        .bind(name)
+        .bind(json!(seqs).to_string())
+        .fetch_all(&self.reader)
+        .await?;
+        rows.iter().map(|r| Ok(r.try_get("seq")?)).collect()
     }
 
     async fn count_by_status(&self) -> Result<Vec<(String, i64)>> {

@@ -273,13 +273,13 @@ pub async fn prune_removes_only_older_events_and_their_starts(f: &Fixture) {
     let new = put_new(&*store, &[event("/s", "3", "t")], T0 + 20).await;
     assert!(
         store
-            .start_for_event("default", "greet", old[0], &new_instance(1, "a"), LONG)
+            .start_for_events("default", "greet", &[old[0]], &new_instance(1, "a"), LONG)
             .await
             .unwrap()
     );
     assert!(
         store
-            .start_for_event("default", "greet", new[0], &new_instance(2, "a"), LONG)
+            .start_for_events("default", "greet", &[new[0]], &new_instance(2, "a"), LONG)
             .await
             .unwrap()
     );
@@ -293,13 +293,13 @@ pub async fn prune_removes_only_older_events_and_their_starts(f: &Fixture) {
     assert!(store.instance(&id(1)).await.unwrap().is_some());
     assert!(
         store
-            .start_for_event("default", "greet", old[0], &new_instance(3, "a"), LONG)
+            .start_for_events("default", "greet", &[old[0]], &new_instance(3, "a"), LONG)
             .await
             .unwrap()
     );
     assert!(
         !store
-            .start_for_event("default", "greet", new[0], &new_instance(4, "a"), LONG)
+            .start_for_events("default", "greet", &[new[0]], &new_instance(4, "a"), LONG)
             .await
             .unwrap()
     );
@@ -318,7 +318,7 @@ pub async fn an_event_starts_one_instance_per_workflow(f: &Fixture) {
     let first = new_instance(1, "a");
     assert!(
         store
-            .start_for_event("default", "greet", seq, &first, LONG)
+            .start_for_events("default", "greet", &[seq], &first, LONG)
             .await
             .unwrap()
     );
@@ -337,7 +337,7 @@ pub async fn an_event_starts_one_instance_per_workflow(f: &Fixture) {
     // The same event again, from another node: nothing is written.
     assert!(
         !store
-            .start_for_event("default", "greet", seq, &new_instance(2, "b"), LONG)
+            .start_for_events("default", "greet", &[seq], &new_instance(2, "b"), LONG)
             .await
             .unwrap()
     );
@@ -345,7 +345,7 @@ pub async fn an_event_starts_one_instance_per_workflow(f: &Fixture) {
     // Even when the same instance id is offered again.
     assert!(
         !store
-            .start_for_event("default", "greet", seq, &first, LONG)
+            .start_for_events("default", "greet", &[seq], &first, LONG)
             .await
             .unwrap()
     );
@@ -366,7 +366,7 @@ pub async fn an_event_starts_one_instance_per_workflow(f: &Fixture) {
     ] {
         assert!(
             store
-                .start_for_event(namespace, name, seq, &new_instance(n, "a"), LONG)
+                .start_for_events(namespace, name, &[seq], &new_instance(n, "a"), LONG)
                 .await
                 .unwrap(),
             "{namespace}/{name} for {seq}"
@@ -375,12 +375,12 @@ pub async fn an_event_starts_one_instance_per_workflow(f: &Fixture) {
     }
     // An instance id already taken is an error, and records no start.
     let taken = store
-        .start_for_event("default", "greet", seq + 2, &new_instance(1, "a"), LONG)
+        .start_for_events("default", "greet", &[seq + 2], &new_instance(1, "a"), LONG)
         .await;
     assert!(taken.is_err(), "{taken:?}");
     assert!(
         store
-            .start_for_event("default", "greet", seq + 2, &new_instance(6, "a"), LONG)
+            .start_for_events("default", "greet", &[seq + 2], &new_instance(6, "a"), LONG)
             .await
             .unwrap()
     );
@@ -405,7 +405,7 @@ pub async fn concurrent_starts_for_an_event_have_one_winner(f: &Fixture) {
                 tokio::spawn(async move {
                     let new = new_instance(n, &format!("node{i}"));
                     let won = store
-                        .start_for_event("default", "greet", seq, &new, LONG)
+                        .start_for_events("default", "greet", &[seq], &new, LONG)
                         .await
                         .unwrap();
                     (n, won)
@@ -505,7 +505,7 @@ pub async fn events_survive_reopening(f: &Fixture) {
     let put = put_new(&*store, &[event("/s", "1", "t"), event("/s", "2", "t")], T0).await;
     assert!(
         store
-            .start_for_event("default", "greet", put[0], &new_instance(1, "a"), LONG)
+            .start_for_events("default", "greet", &[put[0]], &new_instance(1, "a"), LONG)
             .await
             .unwrap()
     );
@@ -521,10 +521,56 @@ pub async fn events_survive_reopening(f: &Fixture) {
     );
     assert!(
         !store
-            .start_for_event("default", "greet", put[0], &new_instance(2, "a"), LONG)
+            .start_for_events("default", "greet", &[put[0]], &new_instance(2, "a"), LONG)
             .await
             .unwrap()
     );
     let next = put_new(&*store, &[event("/s", "3", "t")], T0).await;
     assert!(next[0] > put[1]);
+}
+
+/// `schedule.on` with `all` or `until` starts for a set of events: all recorded, or none.
+pub async fn an_event_set_starts_once_or_not_at_all(f: &Fixture) {
+    let store = f.open().await;
+    let s = put_new(
+        &*store,
+        &[
+            event("/s", "1", "a"),
+            event("/s", "2", "b"),
+            event("/s", "3", "c"),
+        ],
+        T0,
+    )
+    .await;
+    let start = |seqs: Vec<i64>, n: u32| {
+        let store = store.clone();
+        async move {
+            store
+                .start_for_events("default", "greet", &seqs, &new_instance(n, "a"), LONG)
+                .await
+                .unwrap()
+        }
+    };
+    assert!(start(vec![s[0], s[1]], 1).await);
+    // Overlaps the first set: nothing of it is written, not even the new event's start.
+    assert!(!start(vec![s[1], s[2]], 2).await);
+    assert!(store.instance(&id(2)).await.unwrap().is_none());
+    let others = store.started_events("default", "greet", &s).await.unwrap();
+    assert_eq!(others, [s[0], s[1]]);
+    assert!(
+        start(vec![s[2]], 3).await,
+        "the freed event starts on its own"
+    );
+    assert_eq!(
+        store.started_events("default", "greet", &s).await.unwrap(),
+        s
+    );
+    // Per workflow: another workflow may use the same events.
+    assert!(
+        store
+            .started_events("default", "other", &s)
+            .await
+            .unwrap()
+            .is_empty()
+    );
 }

@@ -48,10 +48,12 @@ pub async fn the_outbox_is_sent_in_order(f: &Fixture) {
         append(1, vec![], None, vec![e(5)]),
     ];
     assert!(store.append("a", LONG, &first).await.unwrap().is_empty());
-    let theirs = [append(3, vec![], None, vec![e(99)])];
+    // Each event keeps where it goes; `None` is the default sink.
+    let mut theirs = [append(3, vec![], None, vec![e(99), e(100)])];
+    theirs[0].outbox[1].destination = Some("kafka:orders".into());
     assert!(store.append("b", LONG, &theirs).await.unwrap().is_empty());
     assert!(store.append("a", LONG, &second).await.unwrap().is_empty());
-    assert_eq!(store.outbox_depth().await.unwrap(), 6);
+    assert_eq!(store.outbox_depth().await.unwrap(), 7);
 
     let queued = store.outbox("a", 10).await.unwrap();
     let events: Vec<_> = queued.iter().map(|o| o.event.clone()).collect();
@@ -61,7 +63,15 @@ pub async fn the_outbox_is_sent_in_order(f: &Fixture) {
     assert!(queued.windows(2).all(|w| w[0].seq < w[1].seq), "{queued:?}");
     assert_eq!(store.outbox("a", 2).await.unwrap(), queued[..2]);
     assert!(store.outbox("a", 0).await.unwrap().is_empty());
-    assert_eq!(store.outbox("b", 10).await.unwrap()[0].event, e(99));
+    let b = store.outbox("b", 10).await.unwrap();
+    assert_eq!(
+        (b[0].event.clone(), b[0].destination.clone()),
+        (e(99), None)
+    );
+    assert_eq!(
+        (b[1].event.clone(), b[1].destination.as_deref()),
+        (e(100), Some("kafka:orders"))
+    );
     assert!(store.outbox("c", 10).await.unwrap().is_empty());
 
     // Sending the newest first: seqs still only grow afterwards.
@@ -73,7 +83,7 @@ pub async fn the_outbox_is_sent_in_order(f: &Fixture) {
     store.sent(&[]).await.unwrap();
     let left: Vec<_> = store.outbox("a", 10).await.unwrap();
     assert_eq!(left, queued[2..4]);
-    assert_eq!(store.outbox_depth().await.unwrap(), 3);
+    assert_eq!(store.outbox_depth().await.unwrap(), 4);
     let later = [append(1, vec![], None, vec![e(6)])];
     assert!(store.append("a", LONG, &later).await.unwrap().is_empty());
     let last = store.outbox("a", 10).await.unwrap().pop().unwrap();

@@ -81,7 +81,12 @@ impl Consumer {
                 ("enable.partition.eof", "false"),
             ])
             .create()
-            .map_err(|e| format!("cannot create the Kafka consumer for {}: {e}", self.config.brokers))?;
+            .map_err(|e| {
+                format!(
+                    "cannot create the Kafka consumer for {}: {e}",
+                    self.config.brokers
+                )
+            })?;
         let topics: Vec<&str> = self.topics.iter().map(String::as_str).collect();
         consumer
             .subscribe(&topics)
@@ -136,9 +141,11 @@ impl Consumer {
                     continue;
                 };
                 let copy = dead_copy(p, &why);
-                retry(stop, &format!("dead-letter the record {place} to {topic}"), || {
-                    runtime.block_on(producer.send(topic, &copy))
-                });
+                retry(
+                    stop,
+                    &format!("dead-letter the record {place} to {topic}"),
+                    || runtime.block_on(producer.send(topic, &copy)),
+                );
             }
             let stored = retry(stop, "store the events consumed from Kafka", || {
                 runtime
@@ -164,7 +171,9 @@ impl Consumer {
             if let Err(e) = consumer.commit(&offsets(&batch), CommitMode::Async) {
                 // The records come again (after a rebalance, or a restart); deduplication
                 // absorbs them.
-                eprintln!("nagare: cannot commit Kafka offsets (the records will be consumed again): {e}");
+                eprintln!(
+                    "nagare: cannot commit Kafka offsets (the records will be consumed again): {e}"
+                );
             }
         }
         // Leaves the group: the partitions move to the other nodes at once.
@@ -239,7 +248,11 @@ fn dead_copy(p: &Polled, why: &str) -> Record {
 }
 
 /// Tries until it works (backing off up to 5 s) or the consumer stops (`None`).
-fn retry<T>(stop: &AtomicBool, what: &str, mut attempt: impl FnMut() -> Result<T, String>) -> Option<T> {
+fn retry<T>(
+    stop: &AtomicBool,
+    what: &str,
+    mut attempt: impl FnMut() -> Result<T, String>,
+) -> Option<T> {
     let mut backoff = Duration::from_millis(100);
     loop {
         match attempt() {

@@ -78,7 +78,8 @@ pub fn read(record: &Record) -> Result<Value, Invalid> {
     }
     binding::put_data(&mut event, &media, value, "the value")?;
     let event = Value::Object(event);
-    binding::check(&event).map_err(|e| Invalid(format!("the binary-mode event (ce_* headers) {e}")))?;
+    binding::check(&event)
+        .map_err(|e| Invalid(format!("the binary-mode event (ce_* headers) {e}")))?;
     Ok(event)
 }
 
@@ -170,10 +171,14 @@ mod tests {
         h.push(("ce_subject", "50%25"));
         h.push(("content-type", "text/plain"));
         let e = read(&binary(&h, "hello")).unwrap();
-        assert_eq!((e["subject"].clone(), e["data"].clone()), (json!("50%25"), json!("hello")));
+        assert_eq!(
+            (e["subject"].clone(), e["data"].clone()),
+            (json!("50%25"), json!("hello"))
+        );
         let mut r = binary(&ATTRS, "");
         r.value = Some(vec![0xff, 0x00]);
-        r.headers.push(("content-type".into(), b"application/octet-stream".to_vec()));
+        r.headers
+            .push(("content-type".into(), b"application/octet-stream".to_vec()));
         assert_eq!(read(&r).unwrap()["data_base64"], "/wA=");
     }
 
@@ -181,7 +186,10 @@ mod tests {
     fn structured() {
         let e = json!({"specversion": "1.0", "id": "9", "source": "/s", "type": "t", "data": [1]});
         let r = binary(
-            &[("content-type", "application/cloudevents+json; charset=utf-8")],
+            &[(
+                "content-type",
+                "application/cloudevents+json; charset=utf-8",
+            )],
             &e.to_string(),
         );
         assert_eq!(read(&r).unwrap(), e);
@@ -190,12 +198,21 @@ mod tests {
     #[test]
     fn errors_say_what_is_wrong() {
         let missing = binary(&ATTRS[..3], "{}");
-        assert!(read(&missing).unwrap_err().0.contains("`type`"), "{:?}", read(&missing));
+        assert!(
+            read(&missing).unwrap_err().0.contains("`type`"),
+            "{:?}",
+            read(&missing)
+        );
         let none = binary(&[], "hello");
         assert!(read(&none).unwrap_err().0.contains("no CloudEvent"));
         let mut bad_json = ATTRS.to_vec();
         bad_json.push(("content-type", "application/json"));
-        assert!(read(&binary(&bad_json, "{")).unwrap_err().0.contains("not JSON"));
+        assert!(
+            read(&binary(&bad_json, "{"))
+                .unwrap_err()
+                .0
+                .contains("not JSON")
+        );
         let structured = binary(&[("content-type", "application/cloudevents+json")], "[]");
         assert!(read(&structured).unwrap_err().0.contains("JSON object"));
         let mut r = binary(&ATTRS, "");

@@ -22,7 +22,12 @@ impl Producer {
                 ("linger.ms", "2"),
             ])
             .create()
-            .map_err(|e| format!("cannot create the Kafka producer for {}: {e}", config.brokers))?;
+            .map_err(|e| {
+                format!(
+                    "cannot create the Kafka producer for {}: {e}",
+                    config.brokers
+                )
+            })?;
         Ok(Producer { inner })
     }
 
