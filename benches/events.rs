@@ -10,42 +10,15 @@
 
 #[path = "../tests/support/server.rs"]
 mod server;
+#[path = "support/waiting.rs"]
+mod waiting;
 
-use serde_json::{Value, json};
+use serde_json::Value;
 use server::{Backing, Http, Server, TempDir, millis};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
-
-const PAY: &str = r#"
-document: {dsl: '1.0.3', namespace: bench, name: pay, version: '1.0.0'}
-do:
-  - wait-for-payment:
-      listen:
-        to:
-          one:
-            with: {type: payment.done}
-            correlate:
-              order: {from: '${ .data.order }', expect: '${ .order }'}
-  - paid:
-      set: {paid: true}
-"#;
-
-const ON: &str = r#"
-document: {dsl: '1.0.3', namespace: bench, name: on-start, version: '1.0.0'}
-schedule:
-  on:
-    one:
-      with: {type: start.me}
-do:
-  - first:
-      set: {started: true}
-"#;
-
-fn event(id: usize, kind: &str, order: usize) -> Value {
-    json!({"specversion": "1.0", "id": id.to_string(), "source": "https://bench.example.com",
-           "type": kind, "data": {"order": order}})
-}
+use waiting::{ON, PAY, event, now_ms, quantiles};
 
 /// Posts `total` events in requests of `batch` (1: structured mode) from `clients` clients.
 async fn post(url: &str, first_id: usize, total: usize, batch: usize, clients: usize) -> f64 {
@@ -96,19 +69,6 @@ async fn post(url: &str, first_id: usize, total: usize, batch: usize, clients: u
     total as f64 / started.elapsed().as_secs_f64()
 }
 
-fn now_ms() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_millis() as i64
-}
-
-fn quantiles(mut v: Vec<i64>) -> (i64, i64) {
-    v.sort();
-    let at = |q: f64| v[((v.len() as f64 * q) as usize).min(v.len() - 1)];
-    (at(0.5), at(0.99))
-}
-
 fn main() {
     let measuring = std::env::args().any(|a| a == "--bench");
     let number = |var: &str, default: usize| {
@@ -136,56 +96,7 @@ fn main() {
         .enable_all()
         .build()
         .unwrap();
-    // The waiting instances (started by 64 clients).
-    let ids: Vec<String> = rt.block_on(async {
-        let http = reqwest::Client::new();
-        let next = Arc::new(AtomicUsize::new(0));
-        let mut jobs = tokio::task::JoinSet::new();
-        for _ in 0..64 {
-            let (http, next) = (http.clone(), next.clone());
-            let url = server.api("/workflows/bench/pay/1.0.0/instances");
-            jobs.spawn(async move {
-                let mut ids = Vec::new();
-                loop {
-                    let n = next.fetch_add(1, Ordering::Relaxed);
-                    if n >= waiting {
-                        return ids;
-                    }
-                    let r: Value = http
-                        .post(&url)
-                        .json(&json!({"order": n}))
-                        .send()
-                        .await
-                        .expect("start")
-                        .json()
-                        .await
-                        .expect("started");
-                    ids.push((n, r["id"].as_str().expect("id").to_string()));
-                }
-            });
-        }
-        let mut all = Vec::new();
-        while let Some(r) = jobs.join_next().await {
-            all.extend(r.expect("starter"));
-        }
-        all.sort();
-        all.into_iter().map(|(_, id)| id).collect()
-    });
-    let deadline = Instant::now() + Duration::from_secs(300);
-    loop {
-        let (_, v) =
-            http.get(&server.api("/instances?namespace=bench&name=pay&status=waiting&limit=1000"));
-        let last = ids.last().unwrap();
-        let seen = v["items"].as_array().unwrap();
-        if seen.iter().any(|i| i["id"] == *last) || seen.len() >= waiting.min(1000) {
-            let (_, l) = http.get(&server.api(&format!("/instances/{last}")));
-            if l["status"] == "waiting" {
-                break;
-            }
-        }
-        assert!(Instant::now() < deadline, "instances did not all wait");
-        std::thread::sleep(Duration::from_millis(100));
-    }
+    let ids = waiting::start_waiting(&rt, &server, waiting);
     println!("events/sqlite: {waiting} instances waiting in a correlated listen");
     let mut id = 0;
     for (batch, clients) in [(1, 64), (100, 8), (1000, 2)] {
@@ -238,28 +149,7 @@ fn main() {
         assert_eq!(s, 202);
         starts.push(sent);
     }
-    let deadline = Instant::now() + Duration::from_secs(60);
-    let latencies = loop {
-        let (_, v) = http.get(&server.api("/instances?namespace=bench&name=on-start&limit=1000"));
-        let items = v["items"].as_array().unwrap().clone();
-        if items.len() == probes + 1 && items.iter().all(|i| i["status"] == "completed") {
-            let mut out = Vec::new();
-            for i in items {
-                let full = http.instance(&server, i["id"].as_str().unwrap());
-                let p = full["input"][0]["data"]["order"].as_u64().unwrap() as usize;
-                if p == usize::MAX {
-                    continue;
-                }
-                out.push(millis(&full["tasks"][0]["startedAt"]) - starts[p]);
-            }
-            break out;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "triggered instances did not all run"
-        );
-        std::thread::sleep(Duration::from_millis(50));
-    };
+    let latencies = waiting::start_latencies(&server, probes + 1, &starts);
     let (p50, p99) = quantiles(latencies);
     println!(
         "events/sqlite: event → first task of the started instance (schedule.on), {probes} events one at a time: p50 {p50} ms, p99 {p99} ms"

@@ -32,7 +32,7 @@ enum Command {
     /// Runs a workflow in-process to its end; prints its output (or its error on stderr).
     Run(RunArgs),
     /// The long-running service: REST API, durable instances, several nodes on PostgreSQL.
-    Serve(ServeArgs),
+    Serve(Box<ServeArgs>),
     /// Workflows on a server: push (upload), list, get.
     Workflows {
         #[command(flatten)]
@@ -347,7 +347,7 @@ fn main() -> ExitCode {
     match Cli::parse().command {
         Command::Validate { files } => validate(&files),
         Command::Run(args) => run(args),
-        Command::Serve(args) => serve(args),
+        Command::Serve(args) => serve(*args),
         Command::Workflows { server, command } => client(server, |c| async move {
             match command {
                 WorkflowsCommand::Push { files } => c.push(&files).await,

@@ -14,7 +14,11 @@
 //!
 //! The consumer runs on a thread of its own (librdkafka's poll is blocking and cheap) and
 //! leaves the group cleanly on shutdown, so its partitions move to the other nodes at once.
-//! Nodes in one group split the topics' partitions.
+//! Nodes in one group split the topics' partitions. Membership is dynamic by default: a node
+//! that leaves cleanly hands its partitions over at once, a crashed one's move when the broker
+//! ends its session. `--kafka-option group.instance.id=NAME` (distinct per node) makes a node a
+//! static member instead: restarted, it gets its partitions back at once without a
+//! rebalance, but a node shut down for good keeps them until its session times out.
 
 use super::Config;
 use super::message::{self, Record};
