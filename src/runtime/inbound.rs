@@ -27,6 +27,9 @@ use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::Notify;
 
+/// Events read from the log at a time.
+const PAGE: u32 = 1000;
+
 #[derive(Clone)]
 pub struct Inbound {
     pub store: Arc<dyn Store>,
@@ -81,15 +84,22 @@ impl Inbound {
         let mut triggers: HashMap<(String, String), Triggered> = HashMap::new();
         let mut reported = HashSet::new();
         let mut pruned = 0;
+        let mut behind = false;
         loop {
-            let _ = tokio::time::timeout(Duration::from_millis(200), self.wake.notified()).await;
-            let events = match self.store.events_after(cursor, 1000).await {
+            // A full page means more is stored: read on at once, without waiting for a nudge.
+            if !behind {
+                let _ =
+                    tokio::time::timeout(Duration::from_millis(200), self.wake.notified()).await;
+            }
+            let events = match self.store.events_after(cursor, PAGE).await {
                 Ok(e) => e,
                 Err(e) => {
                     eprintln!("nagare: cannot read incoming events: {e}");
+                    behind = false;
                     continue;
                 }
             };
+            behind = events.len() == PAGE as usize;
             if events.is_empty() {
                 continue;
             }

@@ -30,6 +30,8 @@ use crate::engine::flow;
 use crate::error::Error;
 use crate::expr::{Args, Val, from_json, is_expression, source, to_json, value};
 use serde_json::Value;
+use std::cell::RefCell;
+use std::collections::HashMap;
 use std::task::Poll;
 
 pub(super) async fn run(
@@ -299,9 +301,9 @@ pub fn attribute_matches(
             if text.as_deref() == Some(s.as_str()) {
                 return true;
             }
-            match (text, regex::Regex::new(&format!("^(?:{s})$"))) {
-                (Some(t), Ok(re)) => re.is_match(&t),
-                _ => false,
+            match text {
+                Some(t) => pattern(s).is_some_and(|re| re.is_match(&t)),
+                None => false,
             }
         }
         Value::Object(fields) => fields.iter().all(|(k, w)| {
@@ -310,6 +312,26 @@ pub fn attribute_matches(
         }),
         literal => &from_json(literal) == actual,
     }
+}
+
+/// A filter string as an anchored regular expression (None when it is not one), compiled
+/// once per thread: compiling costs ~50 µs, and every event is matched against every filter.
+fn pattern(s: &str) -> Option<regex::Regex> {
+    thread_local! {
+        static COMPILED: RefCell<HashMap<String, Option<regex::Regex>>> = RefCell::default();
+    }
+    COMPILED.with_borrow_mut(|compiled| {
+        if let Some(re) = compiled.get(s) {
+            return re.clone();
+        }
+        // Filters are few; a bound keeps patterns built from event data from growing it.
+        if compiled.len() >= 4096 {
+            compiled.clear();
+        }
+        let re = regex::Regex::new(&format!("^(?:{s})$")).ok();
+        compiled.insert(s.to_string(), re.clone());
+        re
+    })
 }
 
 /// An event as `read` presents it.
