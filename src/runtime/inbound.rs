@@ -216,14 +216,13 @@ impl Inbound {
     async fn start(&self, key: &WorkflowKey, start: &Start) -> bool {
         let input = Value::Array(start.events.clone());
         let new = new_instance(key.clone(), input, &self.name, false);
-        let id = new.id.clone();
         match self
             .store
             .start_for_events(&key.namespace, &key.name, &start.seqs, &new, self.lease)
             .await
         {
             Ok(true) => {
-                self.node.send(Message::Adopt { id });
+                self.node.send(Message::Stored { new });
                 true
             }
             Ok(false) => false,

@@ -60,6 +60,11 @@ pub enum Message {
     Adopt {
         id: String,
     },
+    /// Drive an instance this node just stored (row and first record committed, the lease
+    /// its own), without reading them back.
+    Stored {
+        new: NewInstance,
+    },
     /// Create an instance and drive it: its row and first records are written by the next
     /// group commit, then `reply` is answered (an error: nothing was written).
     Create {
@@ -303,6 +308,9 @@ impl Engine {
             for mut message in batch {
                 let id = match &mut message {
                     Message::Adopt { id }
+                    | Message::Stored {
+                        new: NewInstance { id, .. },
+                    }
                     | Message::Create {
                         new: NewInstance { id, .. },
                         ..
@@ -361,6 +369,10 @@ impl Engine {
     async fn handle(&mut self, message: Message, work: &mut Work) {
         match message {
             Message::Adopt { id } => self.adopt(id, None, work).await,
+            Message::Stored { new } => {
+                self.adopt(new.id, Some((new.workflow, new.started)), work)
+                    .await;
+            }
             Message::Create { new, reply } => {
                 let created = Some((new.workflow.clone(), new.started.clone()));
                 let id = new.id.clone();

@@ -282,7 +282,6 @@ impl Runs {
                 version: row.version.clone(),
             };
             let new = new_instance(workflow, input, &self.name, gate);
-            let id = new.id.clone();
             // Another node may have started it meanwhile: then this one does nothing.
             if self
                 .store
@@ -298,7 +297,7 @@ impl Runs {
                 .map_err(|e| e.to_string())?
             {
                 server.active_runs += 1;
-                self.node.send(Message::Adopt { id });
+                self.node.send(Message::Stored { new });
             }
         }
         Ok(())

@@ -19,7 +19,7 @@ use std::time::Duration;
 
 impl Engine {
     /// Rebuilds an instance from its history: read from the store, or (`created`) the
-    /// workflow and first record of an instance this node just created.
+    /// workflow and first record of an instance this node just created or stored.
     pub(super) async fn adopt(
         &mut self,
         id: String,
