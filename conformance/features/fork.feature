@@ -72,7 +72,8 @@ Feature: Fork Task
     [ 6, 9, { n: 3 } ]
     """
 
-  # The branches really run at the same time: two 60 ms waits fit in a 100 ms timeout.
+  # The branches really run at the same time: two 250 ms waits fit in a 400 ms timeout (one
+  # after the other they would take 500 ms; the slack absorbs a loaded 2-core CI machine).
   Scenario: Fork branches run concurrently
     Given a workflow with definition:
     """yaml
@@ -81,15 +82,15 @@ Feature: Fork Task
       - parallel:
           timeout:
             after:
-              milliseconds: 100
+              milliseconds: 400
           fork:
             branches:
               - one:
                   wait:
-                    milliseconds: 60
+                    milliseconds: 250
               - two:
                   wait:
-                    milliseconds: 60
+                    milliseconds: 250
     """
     And given the workflow input is:
     """yaml
