@@ -60,12 +60,24 @@ impl Ingest {
     /// Stores the events (durable when this returns `Ok`): `Some(seq)` per new event, `None`
     /// per duplicate.
     pub async fn put(&self, events: Vec<Value>) -> Result<Vec<Option<i64>>> {
+        self.submit(events).await
+    }
+
+    /// Queues the events at once, behind every request queued before (so callers that submit
+    /// in order are stored in order), and answers when they are durable; the caller can go on
+    /// meanwhile, e.g. reading the next batch off Kafka.
+    pub fn submit(
+        &self,
+        events: Vec<Value>,
+    ) -> impl std::future::Future<Output = Result<Vec<Option<i64>>>> + Send + 'static {
         let (reply, answer) = oneshot::channel();
-        if self.tx.send((events, reply)).is_err() {
-            return Err(crate::store::Error("the event writer stopped".into()));
+        let queued = self.tx.send((events, reply)).is_ok();
+        async move {
+            let stopped = || crate::store::Error("the event writer stopped".into());
+            if !queued {
+                return Err(stopped());
+            }
+            answer.await.unwrap_or_else(|_| Err(stopped()))
         }
-        answer
-            .await
-            .unwrap_or_else(|_| Err(crate::store::Error("the event writer stopped".into())))
     }
 }

@@ -1,7 +1,8 @@
 //! CloudEvents in from Kafka: a consumer group over the configured topics. Each poll takes
 //! what the client has fetched (up to `BATCH` records), turns the records into events
 //! (`message.rs`), stores the events in one transaction (`events/ingest.rs`, shared with HTTP),
-//! and only then commits the offsets. So a crash anywhere before the commit delivers the
+//! and only then commits the offsets. Two batches are in flight at most: the next is read and
+//! queued while one is written, and offsets are committed in batch order. So a crash anywhere before the commit delivers the
 //! records again, and the store's deduplication by `source` + `id` absorbs the repeats; no
 //! record is lost and none acts twice.
 //!
@@ -29,13 +30,19 @@ use rdkafka::Message;
 use rdkafka::consumer::{BaseConsumer, CommitMode, Consumer as _};
 use rdkafka::message::Headers;
 use rdkafka::{Offset, TopicPartitionList};
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, VecDeque};
+use std::future::Future;
+use std::pin::Pin;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 /// The most records stored in one transaction.
 const BATCH: usize = 10_000;
+
+/// Batches queued for the store at once: while one is written, the next is read off the
+/// client and parsed.
+const IN_FLIGHT: usize = 2;
 
 pub struct Consumer {
     pub config: Config,
@@ -124,71 +131,143 @@ impl Consumer {
         stop: &AtomicBool,
     ) {
         let mut crash = self.crash_after_store;
+        // Batches queued for the store, oldest first; their offsets are committed in this
+        // order, each once its own events are durable.
+        let mut flight: VecDeque<InFlight> = VecDeque::new();
         while !stop.load(Ordering::Relaxed) {
-            let batch = poll(&consumer);
-            if batch.is_empty() {
+            // With a batch being written, only what is already fetched is taken, so the
+            // oldest batch is settled at once when nothing else has come.
+            let wait = if flight.is_empty() {
+                Duration::from_millis(100)
+            } else {
+                Duration::ZERO
+            };
+            let batch = poll(&consumer, wait);
+            let got = !batch.is_empty();
+            if got {
+                flight.push_back(self.submit(batch, dead_letter.as_ref(), &runtime, stop));
+            }
+            if got && flight.len() < IN_FLIGHT {
                 continue;
             }
-            let mut events = Vec::with_capacity(batch.len());
-            let mut poison = Vec::new();
-            for p in &batch {
-                match message::read(&p.record) {
-                    Ok(e) => events.push(e),
-                    Err(why) => poison.push((p, why.0)),
-                }
-            }
-            let dead = poison.len();
-            for (p, why) in poison {
-                let place = format!("{} partition {} offset {}", p.topic, p.partition, p.offset);
-                let Some((topic, producer)) = &dead_letter else {
-                    eprintln!("nagare: skipped Kafka record {place}, not a CloudEvent: {why}");
-                    continue;
-                };
-                let copy = dead_copy(p, &why);
-                retry(
-                    stop,
-                    &format!("dead-letter the record {place} to {topic}"),
-                    || runtime.block_on(producer.send(topic, &copy)),
-                );
-            }
-            let stored = retry(stop, "store the events consumed from Kafka", || {
-                runtime
-                    .block_on(self.ingest.put(events.clone()))
-                    .map_err(|e| e.to_string())
-            });
-            let Some(stored) = stored else { return };
-            let new = stored.iter().filter(|s| s.is_some()).count() as u64;
-            let count = |outcome: &str, n: u64| {
-                self.metrics
-                    .kafka_records
-                    .get_or_create(&vec![("outcome".into(), outcome.into())])
-                    .inc_by(n);
+            let Some(oldest) = flight.pop_front() else {
+                continue;
             };
-            count("stored", new);
-            count("duplicate", stored.len() as u64 - new);
-            count("dead_letter", dead as u64);
-            if crash {
-                eprintln!("nagare: crashing after storing a Kafka batch, before its commit (test)");
-                std::process::abort();
-            }
-            crash = false;
-            if let Err(e) = consumer.commit(&offsets(&batch), CommitMode::Async) {
-                // The records come again (after a rebalance, or a restart); deduplication
-                // absorbs them.
-                eprintln!(
-                    "nagare: cannot commit Kafka offsets (the records will be consumed again): {e}"
-                );
+            if !self.settle(oldest, &consumer, &runtime, stop, &mut crash) {
+                return;
             }
         }
-        // Leaves the group: the partitions move to the other nodes at once.
+        // Leaves the group: the partitions move to the other nodes at once. Batches still in
+        // flight are not committed; they come again to whoever takes the partitions.
         consumer.unsubscribe();
+    }
+
+    /// Reads the batch's records as events, dead-letters the poison ones and queues the rest
+    /// for the store behind the batches before it.
+    fn submit(
+        &self,
+        batch: Vec<Polled>,
+        dead_letter: Option<&(String, Producer)>,
+        runtime: &tokio::runtime::Handle,
+        stop: &AtomicBool,
+    ) -> InFlight {
+        let mut events = Vec::with_capacity(batch.len());
+        let mut dead = 0;
+        for p in &batch {
+            let why = match message::read(&p.record) {
+                Ok(e) => {
+                    events.push(e);
+                    continue;
+                }
+                Err(why) => why.0,
+            };
+            dead += 1;
+            let place = format!("{} partition {} offset {}", p.topic, p.partition, p.offset);
+            let Some((topic, producer)) = dead_letter else {
+                eprintln!("nagare: skipped Kafka record {place}, not a CloudEvent: {why}");
+                continue;
+            };
+            let copy = dead_copy(p, &why);
+            retry(
+                stop,
+                &format!("dead-letter the record {place} to {topic}"),
+                || runtime.block_on(producer.send(topic, &copy)),
+            );
+        }
+        InFlight {
+            stored: Box::pin(self.ingest.submit(events)),
+            batch,
+            dead,
+        }
+    }
+
+    /// Waits until the batch is stored (storing it again, with backoff, if that failed), then
+    /// commits its offsets. `false` when the consumer stopped first.
+    fn settle(
+        &self,
+        flight: InFlight,
+        consumer: &BaseConsumer,
+        runtime: &tokio::runtime::Handle,
+        stop: &AtomicBool,
+        crash: &mut bool,
+    ) -> bool {
+        let mut first = Some(flight.stored);
+        let stored = retry(stop, "store the events consumed from Kafka", || {
+            let attempt = match first.take() {
+                Some(queued) => runtime.block_on(queued),
+                // The events again from the records (kept for their offsets anyway).
+                None => runtime.block_on(
+                    self.ingest.put(
+                        flight
+                            .batch
+                            .iter()
+                            .filter_map(|p| message::read(&p.record).ok())
+                            .collect(),
+                    ),
+                ),
+            };
+            attempt.map_err(|e| e.to_string())
+        });
+        let Some(stored) = stored else { return false };
+        let new = stored.iter().filter(|s| s.is_some()).count() as u64;
+        let count = |outcome: &str, n: u64| {
+            self.metrics
+                .kafka_records
+                .get_or_create(&vec![("outcome".into(), outcome.into())])
+                .inc_by(n);
+        };
+        count("stored", new);
+        count("duplicate", stored.len() as u64 - new);
+        count("dead_letter", flight.dead);
+        if *crash {
+            eprintln!("nagare: crashing after storing a Kafka batch, before its commit (test)");
+            std::process::abort();
+        }
+        *crash = false;
+        if let Err(e) = consumer.commit(&offsets(&flight.batch), CommitMode::Async) {
+            // The records come again (after a rebalance, or a restart); deduplication
+            // absorbs them.
+            eprintln!(
+                "nagare: cannot commit Kafka offsets (the records will be consumed again): {e}"
+            );
+        }
+        true
     }
 }
 
-/// Waits up to 100 ms for a record, then takes what else is already fetched.
-fn poll(consumer: &BaseConsumer) -> Vec<Polled> {
+/// What the store answers for a batch: `Some(seq)` per new event, `None` per duplicate.
+type Stored = crate::store::Result<Vec<Option<i64>>>;
+
+/// A batch queued for the store, not yet committed.
+struct InFlight {
+    batch: Vec<Polled>,
+    dead: u64,
+    stored: Pin<Box<dyn Future<Output = Stored> + Send>>,
+}
+
+/// Waits up to `wait` for a record, then takes what else is already fetched.
+fn poll(consumer: &BaseConsumer, mut wait: Duration) -> Vec<Polled> {
     let mut batch = Vec::new();
-    let mut wait = Duration::from_millis(100);
     while batch.len() < BATCH {
         match consumer.poll(wait) {
             None => break,
