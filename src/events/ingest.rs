@@ -5,10 +5,14 @@
 
 use crate::store::{Result, Store};
 use serde_json::Value;
+use std::future::Future;
 use std::sync::Arc;
 use tokio::sync::{mpsc, oneshot};
 
-type Request = (Vec<Value>, oneshot::Sender<Result<Vec<Option<i64>>>>);
+/// The answer to a request: `Some(seq)` per new event, `None` per duplicate.
+pub type Stored = Result<Vec<Option<i64>>>;
+
+type Request = (Vec<Value>, oneshot::Sender<Stored>);
 
 #[derive(Clone)]
 pub struct Ingest {
@@ -57,19 +61,10 @@ impl Ingest {
         Ingest { tx }
     }
 
-    /// Stores the events (durable when this returns `Ok`): `Some(seq)` per new event, `None`
-    /// per duplicate.
-    pub async fn put(&self, events: Vec<Value>) -> Result<Vec<Option<i64>>> {
-        self.submit(events).await
-    }
-
-    /// Queues the events at once, behind every request queued before (so callers that submit
-    /// in order are stored in order), and answers when they are durable; the caller can go on
-    /// meanwhile, e.g. reading the next batch off Kafka.
-    pub fn submit(
-        &self,
-        events: Vec<Value>,
-    ) -> impl std::future::Future<Output = Result<Vec<Option<i64>>>> + Send + 'static {
+    /// Stores the events: queued at once, behind every request queued before (so callers
+    /// that put in order are stored in order, and may go on before awaiting, as the Kafka
+    /// consumer does), answered when they are durable.
+    pub fn put(&self, events: Vec<Value>) -> impl Future<Output = Stored> + Send + 'static {
         let (reply, answer) = oneshot::channel();
         let queued = self.tx.send((events, reply)).is_ok();
         async move {

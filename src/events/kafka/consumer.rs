@@ -2,9 +2,9 @@
 //! what the client has fetched (up to `BATCH` records), turns the records into events
 //! (`message.rs`), stores the events in one transaction (`events/ingest.rs`, shared with HTTP),
 //! and only then commits the offsets. Two batches are in flight at most: the next is read and
-//! queued while one is written, and offsets are committed in batch order. So a crash anywhere before the commit delivers the
-//! records again, and the store's deduplication by `source` + `id` absorbs the repeats; no
-//! record is lost and none acts twice.
+//! queued while one is written, and offsets are committed in batch order. So a crash anywhere
+//! before the commit delivers the records again, and the store's deduplication by `source` +
+//! `id` absorbs the repeats; no record is lost and none acts twice.
 //!
 //! A record that is not a valid CloudEvent (a poison record) never blocks its partition: it is
 //! copied to the dead-letter topic, with headers saying why and where it came from
@@ -24,7 +24,7 @@
 use super::Config;
 use super::message::{self, Record};
 use super::producer::Producer;
-use crate::events::ingest::Ingest;
+use crate::events::ingest::{Ingest, Stored};
 use crate::runtime::metrics::Metrics;
 use rdkafka::Message;
 use rdkafka::consumer::{BaseConsumer, CommitMode, Consumer as _};
@@ -195,7 +195,7 @@ impl Consumer {
             );
         }
         InFlight {
-            stored: Box::pin(self.ingest.submit(events)),
+            stored: Box::pin(self.ingest.put(events)),
             batch,
             dead,
         }
@@ -254,9 +254,6 @@ impl Consumer {
         true
     }
 }
-
-/// What the store answers for a batch: `Some(seq)` per new event, `None` per duplicate.
-type Stored = crate::store::Result<Vec<Option<i64>>>;
 
 /// A batch queued for the store, not yet committed.
 struct InFlight {
