@@ -183,6 +183,9 @@ async fn execute(s: &mut Scenario) {
             http: http::Client::new(config),
             workflows: std::sync::Arc::new(workflows),
             secrets: Value::Object(Default::default()),
+            containers: std::sync::Arc::new(nagare::functions::container::Containers::new(
+                Default::default(),
+            )),
         };
         let options = Options {
             context,

@@ -1,5 +1,7 @@
-//! Side effects behind the engine's commands: HTTP and OpenAPI calls, local processes.
+//! Side effects behind the engine's commands: HTTP and OpenAPI calls, local processes,
+//! containers.
 
+pub mod container;
 pub mod http;
 pub mod openapi;
 pub mod process;

@@ -203,6 +203,10 @@ struct ServeArgs {
     /// A JSON or YAML file of secrets (an object by secret name) for `$secrets`.
     #[arg(long, env = "NAGARE_SECRETS_FILE")]
     secrets: Option<String>,
+    /// The container configuration (YAML or JSON): default backend (local, kubernetes,
+    /// awsBatch), per-workflow and per-task overrides, each backend's settings.
+    #[arg(long, env = "NAGARE_CONTAINERS")]
+    containers: Option<String>,
     /// Map hosts to other base URLs: `host=http://127.0.0.1:8080,...` (also NAGARE_HOST_MAP).
     #[arg(long, env = "NAGARE_HOST_MAP")]
     host_map: Option<String>,
@@ -341,6 +345,10 @@ struct RunArgs {
     /// instance where it stopped (completed tasks are not run again).
     #[arg(long)]
     journal: Option<std::path::PathBuf>,
+    /// The container configuration (YAML or JSON): default backend (local, kubernetes,
+    /// awsBatch), per-workflow and per-task overrides, each backend's settings.
+    #[arg(long, env = "NAGARE_CONTAINERS")]
+    containers: Option<String>,
 }
 
 fn main() -> ExitCode {
@@ -479,6 +487,21 @@ fn runtime(multi_thread: bool) -> Result<tokio::runtime::Runtime, ExitCode> {
     })
 }
 
+/// The container backends from `--containers` (the local backend alone without it).
+fn load_containers(
+    file: Option<&str>,
+) -> Result<Arc<nagare::functions::container::Containers>, ExitCode> {
+    use nagare::functions::container::{Config, Containers};
+    let config = match file {
+        None => Config::default(),
+        Some(f) => Config::load(f).map_err(|e| {
+            eprintln!("{e}");
+            ExitCode::from(2)
+        })?,
+    };
+    Ok(Arc::new(Containers::new(config)))
+}
+
 /// Runs one client command on a current-thread runtime.
 fn client<F, Fut>(server: ServerArgs, f: F) -> ExitCode
 where
@@ -526,6 +549,10 @@ fn serve(args: ServeArgs) -> ExitCode {
         crash_after_kafka_store: args.crash_after_kafka_store,
         secrets,
         http: http_config,
+        containers: match load_containers(args.containers.as_deref()) {
+            Ok(c) => c,
+            Err(code) => return code,
+        },
         max_body: args.max_body,
         max_active_runs: args.max_active_runs,
         max_active_tasks: args.max_active_tasks,
@@ -583,6 +610,7 @@ fn run(args: RunArgs) -> ExitCode {
         bus,
         workflows,
         journal,
+        containers,
     } = args;
     let (file, input) = (file.as_str(), input.as_str());
     let definition = match read(file).map_err(|e| vec![e]).and_then(|text| {
@@ -643,6 +671,10 @@ fn run(args: RunArgs) -> ExitCode {
     };
     let context = Context {
         http: http::Client::new(config),
+        containers: match load_containers(containers.as_deref()) {
+            Ok(c) => c,
+            Err(code) => return code,
+        },
         workflows: Arc::new(registry),
         secrets,
     };

@@ -39,6 +39,8 @@ pub struct Options {
     pub crash_after_kafka_store: bool,
     pub secrets: Value,
     pub http: http::Config,
+    /// The container backends (`run: container`).
+    pub containers: std::sync::Arc<crate::functions::container::Containers>,
     pub max_body: usize,
     pub max_active_runs: Option<usize>,
     pub max_active_tasks: Option<usize>,
@@ -118,6 +120,7 @@ pub async fn serve(options: Options) -> Result<(), String> {
             routes: routes.clone(),
             context: Context {
                 http: http_client,
+                containers: options.containers.clone(),
                 workflows: registry.clone(),
                 secrets: options.secrets.clone(),
             },

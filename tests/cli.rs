@@ -632,8 +632,8 @@ fn a_killed_run_resumes_from_its_journal() {
     );
 }
 
-/// The example workflows are valid, and the daily pipeline runs for one date on local
-/// processes, passing data locations from step to step.
+/// The example workflows are valid, and the daily pipeline runs for one date in containers on
+/// podman (the local backend), passing data locations from step to step.
 #[test]
 fn the_example_pipelines_run() {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("workflows");
@@ -648,7 +648,16 @@ fn the_example_pipelines_run() {
         json!({"logicalDate": "2026-11-24", "shards": 3, "dataDir": data.display().to_string()})
             .to_string();
     let daily = dir.join("daily-recommendation.yaml").display().to_string();
-    let out = nagare(&["run", &daily, "--input", &input]);
+    let containers = Path::new(env!("CARGO_MANIFEST_DIR")).join("config/containers.yaml");
+    let containers = containers.display().to_string();
+    let out = nagare(&[
+        "run",
+        &daily,
+        "--input",
+        &input,
+        "--containers",
+        &containers,
+    ]);
     assert_eq!(out.code, 0, "{}", out.stderr);
     let v: Value = serde_json::from_str(&out.stdout).unwrap();
     assert_eq!(v["predictions"].as_array().map(Vec::len), Some(3));

@@ -22,6 +22,8 @@ pub(crate) struct Env {
     pub runtime: Val,
     /// The instance's qualified name in lifecycle events.
     pub name: String,
+    /// The instance's id.
+    pub id: String,
     /// Top-level tasks ask run control before they start.
     pub gate: bool,
 }

@@ -69,6 +69,7 @@ impl Instance {
         let d = &def.workflow.document;
         let env = Rc::new(Env {
             name: format!("{}-{}.{}", d.name, start.id, d.namespace),
+            id: start.id.clone(),
             gate: start.gate,
             def: def.clone(),
             shared,

@@ -34,6 +34,8 @@ pub(crate) struct Outcome {
 pub(crate) struct At<'a> {
     pub pointer: &'a str,
     pub locals: &'a Locals,
+    /// The task's `metadata` (where nagare reads per-task settings, e.g. a container's backend).
+    pub metadata: Option<&'a serde_json::Map<String, serde_json::Value>>,
 }
 
 pub(crate) fn run<'a>(
@@ -164,7 +166,11 @@ fn body<'a>(
         let input = data_flow::input(env, base.input.as_ref(), pointer, raw, &args)?;
         let mut args = args;
         args.input = input.clone();
-        let at = At { pointer, locals };
+        let at = At {
+            pointer,
+            locals,
+            metadata: base.metadata.as_ref(),
+        };
         let (out, directive) = kind(env, &task.kind, &at, input, &mut args).await?;
         let ended = env.shared.borrow().ended;
         // `$task.output` is the raw output, for `output.as` and `export.as`.

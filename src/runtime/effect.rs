@@ -3,6 +3,7 @@
 use super::registry::Registry;
 use crate::engine::Effect;
 use crate::error::Error;
+use crate::functions::container::Containers;
 use crate::functions::{http, openapi, process};
 use serde_json::{Map, Value};
 use std::sync::Arc;
@@ -12,6 +13,8 @@ use std::time::{SystemTime, UNIX_EPOCH};
 #[derive(Clone)]
 pub struct Context {
     pub http: http::Client,
+    /// The container backends (`run: container`).
+    pub containers: Arc<Containers>,
     pub workflows: Arc<Registry>,
     /// `$secrets` for subflows.
     pub secrets: Value,
@@ -44,9 +47,7 @@ pub async fn perform(cx: &Context, effect: Effect) -> Result<Value, Error> {
         } => call(&cx.http, &function, arguments).await,
         Effect::Run { process, .. } => match process.get("kind").and_then(Value::as_str) {
             Some("workflow") => subflow(cx, process).await,
-            Some("container") => Err(Error::configuration(
-                "`run: container` is not supported by this version of nagare yet",
-            )),
+            Some("container") => cx.containers.run(&process).await,
             _ => process::run(&process).await,
         },
     }

@@ -11,6 +11,8 @@
 //! the output, so the workflow decides. A subflow's output is the task's output and its fault
 //! is the task's fault.
 
+mod container;
+
 use super::{At, Env};
 use crate::dsl::model::run::{ReturnMode, RunTask};
 use crate::engine::command::Effect;
@@ -73,9 +75,7 @@ pub(super) async fn run(
             "input": to_json(&sub_input),
         })
     } else if let Some(container) = &run.container {
-        let mut c = serde_json::to_value(container).unwrap_or_default();
-        c["kind"] = json!("container");
-        c
+        container::process(env, container, at, &input, args)?
     } else {
         return Err(Error::configuration("`run` names no process"));
     };
@@ -119,8 +119,14 @@ pub(super) async fn run(
             .into_iter()
             .rev()
             .collect();
+        // A container backend says where to look (container name, job id, log stream).
+        let place = result
+            .get("where")
+            .and_then(Value::as_str)
+            .map(|w| format!(" ({w})"))
+            .unwrap_or_default();
         return Err(Error::runtime(format!(
-            "the process exited with code {code}: {}",
+            "the process exited with code {code}: {}{place}",
             tail.trim()
         )));
     }

@@ -1,0 +1,62 @@
+//! `run: container`: picks the backend that runs a container task and hands it the request.
+//!
+//! The backend is chosen per task, first match wins: the configuration's entry for the task
+//! (`workflows.NS/NAME.tasks.TASK`), the task's `metadata.nagare.container.backend`, the
+//! configuration's backend for the workflow (`workflows.NS/NAME.backend`), the server-wide
+//! `backend`, and `local`. So one configuration file can move a workflow's step from the
+//! laptop to Kubernetes or AWS Batch without touching the workflow.
+
+pub mod aws_batch;
+pub mod config;
+pub mod local;
+mod request;
+
+pub use config::{Backend, Config};
+pub use request::Request;
+
+use crate::error::Error;
+use serde_json::Value;
+use tokio::sync::OnceCell;
+
+/// The container backends of one process; each is set up on first use.
+pub struct Containers {
+    config: Config,
+    local: OnceCell<local::Local>,
+    batch: OnceCell<aws_batch::AwsBatch>,
+}
+
+impl Containers {
+    pub fn new(config: Config) -> Containers {
+        Containers {
+            config,
+            local: OnceCell::new(),
+            batch: OnceCell::new(),
+        }
+    }
+
+    /// Runs the container the engine described; answers `{code, stdout, stderr, where}`.
+    pub async fn run(&self, process: &Value) -> Result<Value, Error> {
+        let request = Request::from_process(process)?;
+        match self.config.backend_for(&request)? {
+            Backend::Local => {
+                let local = self
+                    .local
+                    .get_or_try_init(|| async { local::Local::new(&self.config.local).await })
+                    .await?;
+                local.run(&request).await
+            }
+            Backend::AwsBatch => {
+                let batch = self
+                    .batch
+                    .get_or_init(|| aws_batch::AwsBatch::new(self.config.aws_batch.clone()))
+                    .await;
+                batch.run(&request).await
+            }
+            Backend::Kubernetes => Err(Error::configuration(format!(
+                "task `{}` asks for the Kubernetes backend, which this build of nagare does not \
+                 have yet; choose `local` or `awsBatch` for it in the container configuration",
+                request.task
+            ))),
+        }
+    }
+}
