@@ -701,6 +701,10 @@ fn run(args: RunArgs) -> ExitCode {
     };
     let id = uuid::Uuid::new_v4().to_string();
     let outcome = runtime.block_on(local::run(definition, &id, input, &options));
+    // A task that timed out may have left a container or a Batch job to stop: dropping the
+    // runtime drops its effects, whose guards start stopping them, and `settle` waits for that.
+    drop(runtime);
+    options.context.containers.settle();
     match outcome.status {
         Status::Completed => {
             println!("{}", outcome.output.unwrap_or(Value::Null));

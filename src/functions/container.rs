@@ -7,6 +7,7 @@
 //! laptop to Kubernetes or AWS Batch without touching the workflow.
 
 pub mod aws_batch;
+mod cleanup;
 pub mod config;
 pub mod local;
 mod request;
@@ -15,7 +16,9 @@ pub use config::{Backend, Config};
 pub use request::Request;
 
 use crate::error::Error;
+use cleanup::Cleanups;
 use serde_json::Value;
+use std::sync::Arc;
 use tokio::sync::OnceCell;
 
 /// The container backends of one process; each is set up on first use.
@@ -23,6 +26,7 @@ pub struct Containers {
     config: Config,
     local: OnceCell<local::Local>,
     batch: OnceCell<aws_batch::AwsBatch>,
+    cleanups: Arc<Cleanups>,
 }
 
 impl Containers {
@@ -31,7 +35,13 @@ impl Containers {
             config,
             local: OnceCell::new(),
             batch: OnceCell::new(),
+            cleanups: Arc::default(),
         }
+    }
+
+    /// Waits until the containers and jobs of dropped tasks are stopped (before exiting).
+    pub fn settle(&self) {
+        self.cleanups.settle();
     }
 
     /// Runs the container the engine described; answers `{code, stdout, stderr, where}`.
@@ -41,14 +51,21 @@ impl Containers {
             Backend::Local => {
                 let local = self
                     .local
-                    .get_or_try_init(|| async { local::Local::new(&self.config.local).await })
+                    .get_or_try_init(|| async {
+                        local::Local::new(&self.config.local, self.cleanups.clone()).await
+                    })
                     .await?;
                 local.run(&request).await
             }
             Backend::AwsBatch => {
                 let batch = self
                     .batch
-                    .get_or_init(|| aws_batch::AwsBatch::new(self.config.aws_batch.clone()))
+                    .get_or_init(|| {
+                        aws_batch::AwsBatch::new(
+                            self.config.aws_batch.clone(),
+                            self.cleanups.clone(),
+                        )
+                    })
                     .await;
                 batch.run(&request).await
             }

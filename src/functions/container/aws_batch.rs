@@ -18,6 +18,7 @@
 //! CloudWatch Logs (the result's `stdout` is empty); `pullPolicy` and `lifetime` are the
 //! compute environment's business and do not apply.
 
+use super::cleanup::Cleanups;
 use super::{Request, config};
 use crate::error::Error;
 use aws_sdk_batch::Client;
@@ -27,6 +28,7 @@ use aws_sdk_batch::types::{
 };
 use serde_json::{Value, json};
 use std::collections::HashMap;
+use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::Mutex;
 
@@ -35,12 +37,13 @@ pub struct AwsBatch {
     config: config::AwsBatch,
     /// Job definitions nagare registered, by name: (image, arn).
     definitions: Mutex<HashMap<String, (String, String)>>,
+    cleanups: Arc<Cleanups>,
 }
 
 impl AwsBatch {
     /// The client, with the standard credential and region chain (environment, profile,
     /// instance role) plus the configured region and endpoint.
-    pub async fn new(config: config::AwsBatch) -> AwsBatch {
+    pub async fn new(config: config::AwsBatch, cleanups: Arc<Cleanups>) -> AwsBatch {
         use aws_smithy_http_client::tls::{Provider, rustls_provider::CryptoMode};
         let http = aws_smithy_http_client::Builder::new()
             .tls_provider(Provider::Rustls(CryptoMode::Ring))
@@ -58,6 +61,7 @@ impl AwsBatch {
             client: Client::new(&sdk),
             config,
             definitions: Mutex::new(HashMap::new()),
+            cleanups,
         }
     }
 
@@ -153,6 +157,7 @@ impl AwsBatch {
         })?;
         let id = submitted.job_id().unwrap_or_default().to_string();
         let guard = Terminate {
+            cleanups: self.cleanups.clone(),
             client: self.client.clone(),
             id: Some(id.clone()),
         };
@@ -326,6 +331,7 @@ fn resources(request: &Request) -> Vec<ResourceRequirement> {
 
 /// Terminates the job when its wait is dropped before it ended.
 struct Terminate {
+    cleanups: Arc<Cleanups>,
     client: Client,
     id: Option<String>,
 }
@@ -334,16 +340,25 @@ impl Drop for Terminate {
     fn drop(&mut self) {
         let Some(id) = self.id.take() else { return };
         let client = self.client.clone();
-        if let Ok(handle) = tokio::runtime::Handle::try_current() {
-            handle.spawn(async move {
-                let _ = client
-                    .terminate_job()
-                    .job_id(&id)
-                    .reason("nagare: the task was cancelled or timed out")
-                    .send()
-                    .await;
-            });
-        }
+        self.cleanups.spawn(move || {
+            let Ok(runtime) = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+            else {
+                return;
+            };
+            let terminate = client
+                .terminate_job()
+                .job_id(&id)
+                .reason("nagare: the task was cancelled or timed out")
+                .send();
+            if let Err(e) = runtime.block_on(terminate) {
+                eprintln!(
+                    "nagare: cannot terminate AWS Batch job {id}: {}",
+                    aws_sdk_batch::error::DisplayErrorContext(&e)
+                );
+            }
+        });
     }
 }
 
@@ -365,4 +380,51 @@ fn job_name(name: &str) -> String {
         out.replace_range(..1.min(out.len()), "x");
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn request(settings: Value) -> Request {
+        Request::from_process(&json!({
+            "image": "i", "name": "daily-recommendation-1234.examples-score", "pullPolicy": "never",
+            "lifetime": {"cleanup": "never"},
+            "workflow": {"namespace": "n", "name": "w", "version": "1"},
+            "instance": "id", "task": "score", "settings": settings,
+        }))
+        .unwrap()
+    }
+
+    #[test]
+    fn resources_become_batch_requirements() {
+        let r = resources(&request(
+            json!({"resources": {"cpu": 4, "memory": 16384, "gpu": 1}}),
+        ));
+        let pairs: Vec<(String, String)> = r
+            .iter()
+            .map(|r| {
+                (
+                    r.r#type().unwrap().as_str().to_string(),
+                    r.value().unwrap().to_string(),
+                )
+            })
+            .collect();
+        assert_eq!(
+            pairs,
+            [("VCPU", "4"), ("MEMORY", "16384"), ("GPU", "1")]
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+        );
+        assert!(resources(&request(json!({}))).is_empty());
+    }
+
+    #[test]
+    fn job_names_are_what_batch_accepts() {
+        assert_eq!(
+            job_name("daily-recommendation-1234.examples-score"),
+            "daily-recommendation-1234-examples-score"
+        );
+        assert_eq!(job_name(".x"), "xx");
+        assert_eq!(job_name(&"a".repeat(200)).len(), 128);
+    }
 }

@@ -15,11 +15,13 @@
 //! Batch jobs, and a laptop run shares the machine it is on.
 
 use super::Request;
+use super::cleanup::Cleanups;
 use super::config;
 use crate::dsl::model::run::{Cleanup, PullPolicy};
 use crate::error::Error;
 use serde_json::{Value, json};
 use std::process::Stdio;
+use std::sync::Arc;
 use tokio::io::AsyncWriteExt;
 use tokio::process::Command;
 
@@ -30,12 +32,13 @@ pub struct Local {
     engine: String,
     podman: bool,
     args: Vec<String>,
+    cleanups: Arc<Cleanups>,
 }
 
 impl Local {
     /// Finds the engine (configured, or podman then docker on PATH) and sweeps expired
     /// `eventually` containers.
-    pub async fn new(config: &config::Local) -> Result<Local, Error> {
+    pub async fn new(config: &config::Local, cleanups: Arc<Cleanups>) -> Result<Local, Error> {
         let engine = match &config.engine {
             Some(e) => e.clone(),
             None => ["podman", "docker"]
@@ -57,6 +60,7 @@ impl Local {
             engine,
             podman,
             args: config.args.clone(),
+            cleanups,
         };
         local.sweep().await;
         Ok(local)
@@ -127,6 +131,7 @@ impl Local {
             .spawn()
             .map_err(|e| Error::configuration(format!("cannot start `{}`: {e}", self.engine)))?;
         let mut guard = Kill {
+            cleanups: self.cleanups.clone(),
             engine: self.engine.clone(),
             name: Some(name.clone()),
         };
@@ -226,6 +231,7 @@ impl Local {
 
 /// Kills the container when its run is dropped before it ended.
 struct Kill {
+    cleanups: Arc<Cleanups>,
     engine: String,
     name: Option<String>,
 }
@@ -234,16 +240,19 @@ impl Drop for Kill {
     fn drop(&mut self) {
         let Some(name) = self.name.take() else { return };
         let engine = self.engine.clone();
-        // A thread, not a task: the runtime may be going away with the dropped future. A
-        // second kill a moment later catches a container the engine was still creating.
-        std::thread::spawn(move || {
-            for _ in 0..2 {
-                let _ = std::process::Command::new(&engine)
+        // Tried again for a moment: the engine may still be creating the container.
+        self.cleanups.spawn(move || {
+            for _ in 0..8 {
+                let killed = std::process::Command::new(&engine)
                     .args(["kill", &name])
                     .stdout(Stdio::null())
                     .stderr(Stdio::null())
-                    .status();
-                std::thread::sleep(std::time::Duration::from_millis(500));
+                    .status()
+                    .is_ok_and(|s| s.success());
+                if killed {
+                    return;
+                }
+                std::thread::sleep(std::time::Duration::from_millis(250));
             }
         });
     }

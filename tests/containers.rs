@@ -1,0 +1,567 @@
+//! `run: container` through the real binary: the local backend on this machine's podman (with
+//! the image `scripts/podman install` builds, `config/containers.yaml` for podman's flags), and
+//! the AWS Batch backend against the moto emulator (`support/moto.rs`) with the real SDK.
+
+#[path = "support/moto.rs"]
+mod moto;
+
+use aws_sdk_batch::types::JobStatus;
+use moto::{Mode, Moto};
+use serde_json::{Value, json};
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
+
+const IMAGE: &str = "localhost/nagare-example:1";
+
+struct Out {
+    code: i32,
+    stdout: String,
+    stderr: String,
+}
+
+impl Out {
+    fn output(&self) -> Value {
+        assert_eq!(self.code, 0, "nagare failed: {}", self.stderr);
+        serde_json::from_str(&self.stdout).unwrap_or_else(|e| panic!("{e}: {}", self.stdout))
+    }
+    /// The error a failed run printed.
+    fn error(&self) -> &str {
+        assert_ne!(self.code, 0, "nagare succeeded: {}", self.stdout);
+        &self.stderr
+    }
+}
+
+fn scratch() -> PathBuf {
+    static N: AtomicUsize = AtomicUsize::new(0);
+    let dir = std::env::temp_dir().join(format!(
+        "nagare-containers-{}-{}",
+        std::process::id(),
+        N.fetch_add(1, Ordering::SeqCst)
+    ));
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+fn podman_config() -> String {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("config/containers.yaml")
+        .display()
+        .to_string()
+}
+
+/// Runs `workflow` (YAML text; `IMAGE` stands for the test image) with `nagare run`.
+fn run(workflow: &str, input: Value, config: &str, env: &[(&str, &str)]) -> Out {
+    let dir = scratch();
+    let file = dir.join("workflow.yaml");
+    std::fs::write(&file, workflow.replace("IMAGE", IMAGE)).unwrap();
+    let config = if config.ends_with(".yaml") {
+        config.to_string()
+    } else {
+        let path = dir.join("containers.yaml");
+        std::fs::write(&path, config).unwrap();
+        path.display().to_string()
+    };
+    let out = Command::new(env!("CARGO_BIN_EXE_nagare"))
+        .args(["run", &file.display().to_string(), "--input"])
+        .arg(input.to_string())
+        .args(["--containers", &config])
+        .envs(env.iter().copied())
+        .output()
+        .expect("nagare runs");
+    Out {
+        code: out.status.code().expect("exited, not killed"),
+        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+    }
+}
+
+fn podman(args: &[&str]) -> String {
+    let out = Command::new("podman")
+        .args(args)
+        .output()
+        .expect("podman runs");
+    String::from_utf8_lossy(&out.stdout).trim().to_string()
+}
+
+/// Names of the containers (running or not) labelled with this workflow name.
+fn containers_of(workflow: &str) -> Vec<String> {
+    let filter = format!("label=io.nagare.workflow=test/{workflow}");
+    podman(&["ps", "-a", "--filter", &filter, "--format", "{{.Names}}"])
+        .lines()
+        .map(String::from)
+        .collect()
+}
+
+fn until(what: &str, limit: Duration, mut done: impl FnMut() -> bool) {
+    let deadline = Instant::now() + limit;
+    while !done() {
+        assert!(Instant::now() < deadline, "timed out waiting for {what}");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+fn unique(prefix: &str) -> String {
+    format!("{prefix}-{}-{}", std::process::id(), fastrand::u32(..))
+}
+
+/// The spec's own example: stdin from an expression, arguments as `$1 $2`, the environment,
+/// stdout as the output; the container keeps the spec's name convention and its labels.
+#[test]
+fn the_spec_example_runs_on_podman() {
+    let name = unique("spec-example");
+    let workflow = format!(
+        r#"
+document: {{dsl: '1.0.3', namespace: test, name: {name}, version: '0.1.0'}}
+do:
+  - setInput:
+      set: {{message: Hello World}}
+  - runContainer:
+      input: {{from: '${{ .message }}'}}
+      run:
+        container:
+          image: IMAGE
+          pullPolicy: never
+          stdin: '${{ . }}'
+          command: |
+            input=$(cat)
+            echo "STDIN was: $input"
+            echo "ARGS are $1 $2, greeting $GREETING"
+          arguments: [Foo, Bar]
+          environment: {{GREETING: '${{ "hi " + . }}'}}
+"#
+    );
+    let out = run(&workflow, json!({}), &podman_config(), &[]);
+    assert_eq!(
+        out.output(),
+        json!("STDIN was: Hello World\nARGS are Foo Bar, greeting hi Hello World\n")
+    );
+    // `lifetime` defaults to `never`: the container is still there, named by the convention.
+    let names = containers_of(&name);
+    assert_eq!(names.len(), 1, "{names:?}");
+    let pattern = regex::Regex::new(&format!(
+        r"^{name}-[0-9a-f]{{8}}-[0-9a-f]{{4}}-4[0-9a-f]{{3}}-[0-9a-f]{{4}}-[0-9a-f]{{12}}\.test-runContainer$"
+    ))
+    .unwrap();
+    assert!(pattern.is_match(&names[0]), "{}", names[0]);
+    assert_eq!(
+        podman(&[
+            "inspect",
+            &names[0],
+            "--format",
+            "{{index .Config.Labels \"io.nagare.task\"}}"
+        ]),
+        "runContainer"
+    );
+    podman(&["rm", "-f", &names[0]]);
+}
+
+fn exits_3(return_: &str) -> String {
+    format!(
+        r#"
+document: {{dsl: '1.0.3', namespace: test, name: exits, version: '0.1.0'}}
+do:
+  - fail:
+      run:
+        container:
+          image: IMAGE
+          name: '${{ "exits-" + .id }}'
+          pullPolicy: never
+          lifetime: {{cleanup: always}}
+          command: 'echo out; echo broken input >&2; exit 3'
+        return: {return_}
+"#
+    )
+}
+
+/// `return` on a failing container: `code` and `all` are data, `stdout` faults the task with
+/// an error that says the code, the end of stderr and which container to look at.
+#[test]
+fn a_failing_container_is_a_code_or_an_error_that_says_where() {
+    let id = unique("x");
+    let input = json!({"id": id});
+    let config = podman_config();
+    assert_eq!(
+        run(&exits_3("code"), input.clone(), &config, &[]).output(),
+        json!(3)
+    );
+    assert_eq!(
+        run(&exits_3("all"), input.clone(), &config, &[]).output(),
+        json!({"code": 3, "stdout": "out\n", "stderr": "broken input\n"})
+    );
+    let out = run(&exits_3("stdout"), input, &config, &[]);
+    let error = out.error();
+    assert!(
+        error.contains("exited with code 3: broken input"),
+        "{error}"
+    );
+    assert!(error.contains(&format!("container exits-{id}")), "{error}");
+}
+
+/// A missing image is a task error naming the image and the container, not an exit code.
+#[test]
+fn a_missing_image_is_a_clear_task_error() {
+    let workflow = r#"
+document: {dsl: '1.0.3', namespace: test, name: missing, version: '0.1.0'}
+do:
+  - pull:
+      run:
+        container: {image: localhost/no-such-image:0, pullPolicy: never}
+        return: code
+"#;
+    let out = run(workflow, json!({}), &podman_config(), &[]);
+    let error = out.error();
+    assert!(error.contains("could not run container"), "{error}");
+    assert!(error.contains("localhost/no-such-image:0"), "{error}");
+    assert!(error.contains("test-pull"), "{error}");
+}
+
+/// A task timeout stops the container (killing podman's client alone would leave it running).
+#[test]
+fn a_timeout_stops_the_container() {
+    let name = unique("slow");
+    let workflow = format!(
+        r#"
+document: {{dsl: '1.0.3', namespace: test, name: {name}, version: '0.1.0'}}
+do:
+  - slow:
+      timeout: {{after: {{seconds: 1}}}}
+      run:
+        container: {{image: IMAGE, pullPolicy: never, command: 'sleep 60'}}
+"#
+    );
+    let started = Instant::now();
+    let out = run(&workflow, json!({}), &podman_config(), &[]);
+    assert!(out.error().contains("timeout"), "{}", out.stderr);
+    assert!(started.elapsed() < Duration::from_secs(20));
+    let names = containers_of(&name);
+    assert_eq!(names.len(), 1, "{names:?}");
+    until("the container to stop", Duration::from_secs(15), || {
+        podman(&["inspect", &names[0], "--format", "{{.State.Running}}"]) == "false"
+    });
+    podman(&["rm", "-f", &names[0]]);
+}
+
+/// `cleanup: eventually` outlives the process that ran the container: the next start of the
+/// backend removes what is due, and `cleanup: always` leaves nothing behind.
+#[test]
+fn lifetimes_always_and_eventually() {
+    let name = unique("lifetime");
+    let workflow = |cleanup: &str| {
+        format!(
+            r#"
+document: {{dsl: '1.0.3', namespace: test, name: {name}, version: '0.1.0'}}
+do:
+  - step:
+      run:
+        container:
+          image: IMAGE
+          pullPolicy: never
+          command: 'echo done'
+          lifetime: {cleanup}
+"#
+        )
+    };
+    let config = podman_config();
+    let out = run(&workflow("{cleanup: always}"), json!({}), &config, &[]);
+    assert_eq!(out.output(), json!("done\n"));
+    assert!(containers_of(&name).is_empty());
+    let eventually = workflow("{cleanup: eventually, after: {seconds: 1}}");
+    run(&eventually, json!({}), &config, &[]).output();
+    let first = containers_of(&name);
+    assert_eq!(
+        first.len(),
+        1,
+        "the container stays until its time: {first:?}"
+    );
+    std::thread::sleep(Duration::from_millis(1100));
+    // A new process (as after a restart): its backend sweeps the container that is due.
+    run(&eventually, json!({}), &config, &[]).output();
+    let now = containers_of(&name);
+    assert!(!now.contains(&first[0]), "{now:?}");
+    assert_eq!(
+        now.len(),
+        1,
+        "the second run's container is not due yet: {now:?}"
+    );
+    podman(&["rm", "-f", &now[0]]);
+}
+
+/// `await: false` answers once the container started, with the task's input as output.
+#[test]
+fn a_container_not_awaited_runs_on_its_own() {
+    let name = unique("detached");
+    let workflow = format!(
+        r#"
+document: {{dsl: '1.0.3', namespace: test, name: {name}, version: '0.1.0'}}
+do:
+  - background:
+      run:
+        container: {{image: IMAGE, pullPolicy: never, command: 'sleep 1; echo late'}}
+        await: false
+"#
+    );
+    let out = run(&workflow, json!({"keep": 1}), &podman_config(), &[]);
+    assert_eq!(out.output(), json!({"keep": 1}));
+    let names = containers_of(&name);
+    assert_eq!(names.len(), 1);
+    until(
+        "the detached container to finish",
+        Duration::from_secs(15),
+        || podman(&["inspect", &names[0], "--format", "{{.State.Running}}"]) == "false",
+    );
+    assert_eq!(podman(&["logs", &names[0]]), "late");
+    podman(&["rm", "-f", &names[0]]);
+}
+
+/// Without podman or docker on PATH, the local backend says what to install or configure.
+#[test]
+fn no_container_engine_is_a_clear_error() {
+    let workflow = r#"
+document: {dsl: '1.0.3', namespace: test, name: nowhere, version: '0.1.0'}
+do:
+  - step:
+      run:
+        container: {image: busybox}
+"#;
+    let out = run(
+        workflow,
+        json!({}),
+        "backend: local\n",
+        &[("PATH", "/nonexistent")],
+    );
+    let error = out.error();
+    assert!(error.contains("no container engine"), "{error}");
+    assert!(error.contains("install podman or docker"), "{error}");
+}
+
+/// A bad configuration file is refused with its line and field.
+#[test]
+fn a_bad_configuration_names_the_line() {
+    let out = run(
+        "document: {dsl: '1.0.3', namespace: t, name: t, version: '0.1.0'}\ndo: []\n",
+        json!({}),
+        "backend: local\nawsBatch:\n  jobQeue: q\n",
+        &[],
+    );
+    assert_eq!(out.code, 2, "{}", out.stderr);
+    assert!(
+        out.stderr.contains("containers.yaml:3:3") && out.stderr.contains("jobQeue"),
+        "{}",
+        out.stderr
+    );
+}
+
+fn batch_workflow(name: &str, extra: &str) -> String {
+    format!(
+        r#"
+document: {{dsl: '1.0.3', namespace: test, name: {name}, version: '0.1.0'}}
+do:
+  - train:
+      metadata:
+        nagare:
+          container:
+            resources: {{cpu: 4, memory: 16384, gpu: 1}}
+            tags: {{team: ml}}
+{extra}
+      run:
+        container:
+          image: IMAGE
+          command: 'python train.py "$1"'
+          arguments: ['${{ .day }}']
+          environment: {{DAY: '${{ .day }}'}}
+        return: code
+"#
+    )
+}
+
+async fn jobs(moto: &Moto, status: JobStatus) -> Vec<aws_sdk_batch::types::JobSummary> {
+    moto.client
+        .list_jobs()
+        .job_queue(moto::QUEUE)
+        .job_status(status)
+        .send()
+        .await
+        .unwrap()
+        .job_summary_list()
+        .to_vec()
+}
+
+/// A job submitted with the task's image (nagare's job definition), command, environment,
+/// resources and tags; SUCCEEDED is exit code 0.
+#[tokio::test]
+async fn a_batch_job_is_submitted_and_succeeds() {
+    let moto = Moto::start(Mode::Simple).await;
+    let out = run(
+        &batch_workflow("batch-ok", ""),
+        json!({"day": "2026-11-24"}),
+        &moto.config(),
+        &moto::CREDENTIALS,
+    );
+    assert_eq!(out.output(), json!(0));
+    let done = jobs(&moto, JobStatus::Succeeded).await;
+    assert_eq!(done.len(), 1);
+    let id = done[0].job_id().unwrap();
+    let described = moto.client.describe_jobs().jobs(id).send().await.unwrap();
+    let job = &described.jobs()[0];
+    assert!(job.job_name().unwrap().starts_with("batch-ok-"), "{job:?}");
+    assert!(
+        job.job_definition()
+            .unwrap()
+            .contains("job-definition/nagare-localhost-nagare-example-1"),
+        "{job:?}"
+    );
+    let container = job.container().unwrap();
+    assert_eq!(
+        container.command(),
+        ["sh", "-c", "python train.py \"$1\"", "nagare", "2026-11-24"]
+    );
+    assert!(
+        container
+            .environment()
+            .iter()
+            .any(|e| e.name() == Some("DAY") && e.value() == Some("2026-11-24")),
+        "{container:?}"
+    );
+    let definition = moto
+        .client
+        .describe_job_definitions()
+        .job_definitions(job.job_definition().unwrap())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        definition.job_definitions()[0]
+            .container_properties()
+            .and_then(|c| c.image()),
+        Some(IMAGE)
+    );
+    // Tagged with its workflow, instance and task, plus the task's own tags. (moto does not
+    // report a submission's resource overrides; `aws_batch.rs` tests their mapping.)
+    let tags = job.tags().unwrap();
+    assert_eq!(tags["io.nagare.workflow"], "test/batch-ok");
+    assert_eq!(tags["io.nagare.task"], "train");
+    assert_eq!(tags["team"], "ml");
+}
+
+/// `arraySize` from an expression fans the task out into an array job.
+#[tokio::test]
+async fn an_array_job_fans_out() {
+    let moto = Moto::start(Mode::Simple).await;
+    let extra = "            arraySize: '${ .shards }'";
+    let out = run(
+        &batch_workflow("batch-array", extra),
+        json!({"day": "2026-11-24", "shards": 3}),
+        &moto.config(),
+        &moto::CREDENTIALS,
+    );
+    assert_eq!(out.output(), json!(0));
+    // The parent and its three children, `PARENT:0` to `PARENT:2`.
+    let mut ids: Vec<String> = jobs(&moto, JobStatus::Succeeded)
+        .await
+        .iter()
+        .map(|j| j.job_id().unwrap().to_string())
+        .collect();
+    ids.sort();
+    assert_eq!(ids.len(), 4, "{ids:?}");
+    let parent = &ids[0];
+    assert_eq!(
+        ids[1..],
+        [0, 1, 2].map(|i| format!("{parent}:{i}")),
+        "{ids:?}"
+    );
+}
+
+/// A job AWS marks FAILED is a task error with Batch's reason, the job id and its log stream.
+#[tokio::test]
+async fn a_failed_batch_job_says_why_and_where() {
+    let moto = Moto::start(Mode::Failing).await;
+    let out = run(
+        &batch_workflow("batch-failed", ""),
+        json!({"day": "2026-11-24"}),
+        &moto.config(),
+        &moto::CREDENTIALS,
+    );
+    let error = out.error().to_string();
+    let failed = jobs(&moto, JobStatus::Failed).await;
+    assert_eq!(failed.len(), 1);
+    let id = failed[0].job_id().unwrap();
+    assert!(error.contains("AWS Batch marked the job FAILED"), "{error}");
+    assert!(error.contains(id), "{error}");
+    assert!(error.contains("log stream"), "{error}");
+}
+
+/// A timeout terminates the job: it waits on a dependency that never ends (moto's full
+/// scheduler keeps it PENDING), nagare gives up after a second and AWS records the reason.
+#[tokio::test]
+async fn a_timeout_terminates_the_batch_job() {
+    let moto = Moto::start(Mode::Full).await;
+    let workflow = batch_workflow("batch-timeout", "            dependsOn: [never-there]").replace(
+        "  - train:\n",
+        "  - train:\n      timeout: {after: {seconds: 1}}\n",
+    );
+    let out = run(
+        &workflow,
+        json!({"day": "2026-11-24"}),
+        &moto.config(),
+        &moto::CREDENTIALS,
+    );
+    assert!(out.error().contains("timeout"), "{}", out.stderr);
+    let mut terminated = Vec::new();
+    let deadline = Instant::now() + Duration::from_secs(15);
+    while terminated.is_empty() {
+        assert!(Instant::now() < deadline, "the job was not terminated");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        terminated = jobs(&moto, JobStatus::Failed).await;
+    }
+    let id = terminated[0].job_id().unwrap();
+    let described = moto.client.describe_jobs().jobs(id).send().await.unwrap();
+    assert_eq!(
+        described.jobs()[0].status_reason(),
+        Some("nagare: the task was cancelled or timed out")
+    );
+}
+
+/// The example pipeline's inference step moves from podman to AWS Batch by configuration
+/// alone: preprocess and postprocess stay local, each shard becomes a Batch job.
+#[tokio::test]
+async fn the_example_inference_step_moves_to_batch_by_configuration() {
+    let moto = Moto::start(Mode::Simple).await;
+    let local = std::fs::read_to_string(podman_config()).unwrap();
+    let config = format!(
+        "{local}awsBatch:\n  jobQueue: {}\n  region: {}\n  endpoint: {}\n  maxPollMs: 100\n\
+         workflows:\n  examples/daily-recommendation:\n    tasks: {{score: awsBatch}}\n",
+        moto::QUEUE,
+        moto::REGION,
+        moto.endpoint
+    );
+    let data = scratch();
+    let dir = scratch();
+    let path = dir.join("containers.yaml");
+    std::fs::write(&path, config).unwrap();
+    let daily = Path::new(env!("CARGO_MANIFEST_DIR")).join("workflows/daily-recommendation.yaml");
+    let out = Command::new(env!("CARGO_BIN_EXE_nagare"))
+        .args(["run", &daily.display().to_string(), "--input"])
+        .arg(json!({"shards": 3, "dataDir": data.display().to_string()}).to_string())
+        .args(["--containers", &path.display().to_string()])
+        .envs(moto::CREDENTIALS)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    // Preprocess ran locally (its files are here); the three scores are Batch jobs with the
+    // step's resources, and since moto runs nothing, postprocess found no predictions.
+    assert!(data.join("2026-11-24/features/shard-2.json").is_file());
+    let done = jobs(&moto, JobStatus::Succeeded).await;
+    assert_eq!(done.len(), 3, "{done:?}");
+    assert!(
+        done.iter()
+            .all(|j| j.job_name().unwrap().ends_with("-examples-score"))
+    );
+    let report = std::fs::read_to_string(data.join("2026-11-24/report.json")).unwrap();
+    assert_eq!(report.trim(), r#"{"files": 0, "scored": 0}"#);
+}
