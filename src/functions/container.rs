@@ -9,6 +9,7 @@
 pub mod aws_batch;
 mod cleanup;
 pub mod config;
+pub mod kubernetes;
 pub mod local;
 mod request;
 
@@ -25,6 +26,7 @@ use tokio::sync::OnceCell;
 pub struct Containers {
     config: Config,
     local: OnceCell<local::Local>,
+    kubernetes: OnceCell<kubernetes::Kubernetes>,
     batch: OnceCell<aws_batch::AwsBatch>,
     cleanups: Arc<Cleanups>,
 }
@@ -34,6 +36,7 @@ impl Containers {
         Containers {
             config,
             local: OnceCell::new(),
+            kubernetes: OnceCell::new(),
             batch: OnceCell::new(),
             cleanups: Arc::default(),
         }
@@ -69,11 +72,16 @@ impl Containers {
                     .await;
                 batch.run(&request).await
             }
-            Backend::Kubernetes => Err(Error::configuration(format!(
-                "task `{}` asks for the Kubernetes backend, which this build of nagare does not \
-                 have yet; choose `local` or `awsBatch` for it in the container configuration",
-                request.task
-            ))),
+            Backend::Kubernetes => {
+                let kubernetes = self
+                    .kubernetes
+                    .get_or_try_init(|| async {
+                        kubernetes::Kubernetes::new(&self.config.kubernetes, self.cleanups.clone())
+                            .await
+                    })
+                    .await?;
+                kubernetes.run(&request).await
+            }
         }
     }
 }

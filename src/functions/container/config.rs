@@ -6,6 +6,15 @@
 //! local:
 //!   engine: podman                    # or docker; default: the first one on PATH
 //!   args: [--runtime, runc]           # put before the image on every `run`
+//! kubernetes:
+//!   namespace: pipelines              # default: the kubeconfig context's, else `default`
+//!   kubeconfig: /etc/nagare/kubeconfig  # default: $KUBECONFIG, ~/.kube/config, in-cluster
+//!   context: prod
+//!   serviceAccount: pipeline-runner
+//!   imagePullSecrets: [registry]
+//!   nodeSelector: {pool: batch}
+//!   tolerations: [{key: spot, operator: Exists, effect: NoSchedule}]
+//!   pendingTimeoutMs: 600000          # a pod not started after this is a task error
 //! awsBatch:
 //!   jobQueue: gpu-spot
 //!   region: eu-west-1
@@ -36,6 +45,8 @@ pub struct Config {
     #[serde(default)]
     pub local: Local,
     #[serde(default)]
+    pub kubernetes: Kubernetes,
+    #[serde(default)]
     pub aws_batch: AwsBatch,
     #[serde(default)]
     pub workflows: BTreeMap<String, WorkflowOverride>,
@@ -48,6 +59,30 @@ pub struct Local {
     pub engine: Option<String>,
     #[serde(default)]
     pub args: Vec<String>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct Kubernetes {
+    pub namespace: Option<String>,
+    /// A kubeconfig file; without it (and without `context`) the standard inference:
+    /// `$KUBECONFIG`, `~/.kube/config`, then the in-cluster service account.
+    pub kubeconfig: Option<String>,
+    pub context: Option<String>,
+    pub service_account: Option<String>,
+    #[serde(default)]
+    pub image_pull_secrets: Vec<String>,
+    #[serde(default)]
+    pub node_selector: BTreeMap<String, String>,
+    #[serde(default)]
+    pub tolerations: Vec<k8s_openapi::api::core::v1::Toleration>,
+    /// Labels put on every pod (besides nagare's own).
+    #[serde(default)]
+    pub labels: BTreeMap<String, String>,
+    /// How long a pod may stay Pending (unschedulable, pulling) before the task fails (10 min).
+    pub pending_timeout_ms: Option<u64>,
+    /// The extended resource that counts GPUs (`nvidia.com/gpu`).
+    pub gpu_resource: Option<String>,
 }
 
 #[derive(Debug, Clone, Default, Deserialize)]

@@ -66,8 +66,19 @@ pub struct Settings {
     /// AWS Batch job ids this job waits for.
     #[serde(default)]
     pub depends_on: Vec<String>,
+    /// Batch job tags; extra labels of a Kubernetes pod.
     #[serde(default)]
     pub tags: BTreeMap<String, String>,
+    /// Kubernetes: the pod's namespace, service account, pull secrets, node selector and
+    /// tolerations (added to the configuration's; the task's win where both set one).
+    pub namespace: Option<String>,
+    pub service_account: Option<String>,
+    #[serde(default)]
+    pub image_pull_secrets: Vec<String>,
+    #[serde(default)]
+    pub node_selector: BTreeMap<String, String>,
+    #[serde(default)]
+    pub tolerations: Vec<k8s_openapi::api::core::v1::Toleration>,
 }
 
 #[derive(Debug, Clone, Default, Deserialize)]
