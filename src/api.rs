@@ -4,6 +4,8 @@
 
 pub mod auth;
 mod events;
+mod graph;
+mod grid;
 mod instances;
 mod problem;
 mod runs;
@@ -73,6 +75,12 @@ pub fn router(app: Arc<App>, max_body: usize) -> Router {
             get(runs::list).post(runs::trigger),
         )
         .route("/workflows/{namespace}/{name}/runs/{date}", get(runs::get))
+        .route("/workflows/{namespace}/{name}/grid", get(grid::grid))
+        .route(
+            "/workflows/{namespace}/{name}/grid/stream",
+            get(grid::stream),
+        )
+        .route("/workflows/{namespace}/{name}/graph", get(graph::graph))
         .route(
             "/workflows/{namespace}/{name}/runs/{date}/{action}",
             post(runs::act),
@@ -98,6 +106,8 @@ pub fn router(app: Arc<App>, max_body: usize) -> Router {
             auth::check,
         ))
         .route("/healthz", get(health))
+        // The UI's page and assets hold no data (it comes from the API, with the token).
+        .merge(crate::ui::router())
         // After every route: it applies to the routes added before it.
         .method_not_allowed_fallback(method_not_allowed)
         .layer(DefaultBodyLimit::max(max_body))

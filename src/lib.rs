@@ -17,4 +17,5 @@ pub mod runtime;
 pub mod schedule;
 pub mod serve;
 pub mod store;
+pub mod ui;
 pub mod workflow;

@@ -50,7 +50,7 @@ fn flag(body: &serde_json::Map<String, Value>, key: &str) -> Result<bool, Proble
 }
 
 /// Errors of run control are the caller's (a bad date, no schedule, an unknown workflow).
-fn refused(e: String) -> Problem {
+pub(super) fn refused(e: String) -> Problem {
     if e.starts_with("no workflow") {
         Problem::not_found(e)
     } else {
