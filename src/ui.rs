@@ -3,8 +3,9 @@
 //! with the token the user gives, so the UI can do nothing the API would not let it do.
 //!
 //! Views (by the URL's fragment): workflows (`#/`), a workflow's date × task grid
-//! (`#/grid/NS/NAME`), a run's detail (`#/run/NS/NAME/DATE`). The grid and the run detail
-//! refresh themselves every second while shown.
+//! (`#/grid/NS/NAME`, live over the grid's server-sent events), its graph
+//! (`#/graph/NS/NAME[/DATE]`) and a run's detail (`#/run/NS/NAME/DATE`); those two re-read
+//! every second while shown.
 
 use axum::Router;
 use axum::http::header;

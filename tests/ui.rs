@@ -196,31 +196,55 @@ fn a_day_in_the_ui() {
     browser.click(&cell("2026-11-09", "load", "faulted"));
     browser.wait_for("#run-state.s-faulted", 20);
     browser.wait_for("tr[data-reference='/do/1/load'][data-state='faulted']", 20);
-    browser.script("document.querySelectorAll('details').forEach((d) => { d.open = true; })", json!([]));
+    browser.script(
+        "document.querySelectorAll('details').forEach((d) => { d.open = true; })",
+        json!([]),
+    );
     let log = browser.text("tr.io pre.log");
-    assert!(log.contains("exited with code 1"), "the failed task's log: {log}");
+    assert!(
+        log.contains("exited with code 1"),
+        "the failed task's log: {log}"
+    );
     browser.screenshot(&shots, "run-failed");
     browser.click("tr[data-reference='/do/1/load'] button[data-task-act=retry]");
     assert!(last_question(&browser).contains("from task /do/1/load"));
     browser.wait_for("#run-state.s-completed", 60);
-    browser.wait_for("tr[data-reference='/do/3/publish'][data-state='completed']", 20);
+    browser.wait_for(
+        "tr[data-reference='/do/3/publish'][data-state='completed']",
+        20,
+    );
     let (_, run) = http.get(&server.api("/workflows/ui/daily/runs/2026-11-09"));
     assert_eq!(run["status"], "completed", "{run}");
-    browser.script("document.querySelectorAll('details').forEach((d) => { d.open = true; })", json!([]));
+    browser.script(
+        "document.querySelectorAll('details').forEach((d) => { d.open = true; })",
+        json!([]),
+    );
     browser.resize(1400, 1600);
     browser.screenshot(&shots, "run-detail");
     browser.resize(1400, 1000);
 
     // The graph, with the states of that run on its nodes and the switch's jump drawn.
     browser.click("a[href='#/graph/ui/daily/2026-11-09']");
-    browser.wait_for(".node[data-ref='/do/3/publish'][data-state='completed']", 20);
-    browser.wait_for(".node[data-ref='/do/2/report'] li[data-jump='/do/3/publish']", 5);
-    let curves = browser.script("return document.querySelectorAll('svg.jumps > path').length", json!([]));
+    browser.wait_for(
+        ".node[data-ref='/do/3/publish'][data-state='completed']",
+        20,
+    );
+    browser.wait_for(
+        ".node[data-ref='/do/2/report'] li[data-jump='/do/3/publish']",
+        5,
+    );
+    let curves = browser.script(
+        "return document.querySelectorAll('svg.jumps > path').length",
+        json!([]),
+    );
     assert_eq!(curves, 1, "one jump drawn (the `done` case to publish)");
     browser.screenshot(&shots, "graph");
 
     // Every step above went through the one page load.
-    assert_eq!(browser.script("return window.sameLoad === true", json!([])), true);
+    assert_eq!(
+        browser.script("return window.sameLoad === true", json!([])),
+        true
+    );
 }
 
 /// 1,000 daily runs of a 20-task workflow, all completed, in one grid: how long the page
@@ -233,7 +257,7 @@ fn a_thousand_runs_by_twenty_tasks() {
         .map(|i| format!("  - step{i:02}:\n      set:\n        n: {i}\n"))
         .collect();
     let yaml = format!(
-        "document:\n  dsl: '1.0.3'\n  namespace: ui\n  name: wide\n  version: '1'\n  metadata:\n    nagare: {{startDate: '2023-01-01', endDate: '2025-09-27', catchup: false, maxActiveRuns: 64}}\nschedule:\n  cron: '0 0 * * *'\ndo:\n{tasks}"
+        "document:\n  dsl: '1.0.3'\n  namespace: ui\n  name: wide\n  version: '1.0.0'\n  metadata:\n    nagare: {{startDate: '2023-01-01', endDate: '2025-09-27', catchup: false, maxActiveRuns: 64}}\nschedule:\n  cron: '0 0 * * *'\ndo:\n{tasks}"
     );
     let (s, v) = http.post_yaml(&server.api("/workflows"), &yaml);
     assert_eq!(s, 201, "{v}");

@@ -103,9 +103,7 @@ pub fn list(items: &Value, pointer: &str) -> Vec<Value> {
 
 /// The nested lists of a task, each `{label, parallel, tasks}`.
 fn lists(kind: &str, task: &Value, at: &str) -> Vec<Value> {
-    let nested = |label: String, items: &Value, pointer: String, parallel: bool| {
-        json!({"label": label, "parallel": parallel, "tasks": list(items, &pointer)})
-    };
+    let nested = |label: String, items: &Value, pointer: String, parallel: bool| json!({"label": label, "parallel": parallel, "tasks": list(items, &pointer)});
     match kind {
         "do" => vec![nested("do".into(), &task["do"], format!("{at}/do"), false)],
         "for" => {
@@ -201,7 +199,8 @@ mod tests {
     use super::*;
 
     fn tasks(yaml: &str) -> Vec<Value> {
-        let source = format!("document: {{dsl: '1.0.3', namespace: t, name: w, version: '1'}}\n{yaml}");
+        let source =
+            format!("document: {{dsl: '1.0.3', namespace: t, name: w, version: '1'}}\n{yaml}");
         let document = crate::dsl::load::parse("workflow", &source).expect("loads");
         list(&document.value["do"], "/do")
     }
@@ -216,14 +215,20 @@ mod tests {
         );
         assert_eq!(t[0]["kind"], "for");
         assert_eq!(t[0]["lists"][0]["label"], "for each x in ${ .xs }");
-        assert_eq!(t[0]["lists"][0]["tasks"][0]["reference"], "/do/0/loop/do/0/inner");
+        assert_eq!(
+            t[0]["lists"][0]["tasks"][0]["reference"],
+            "/do/0/loop/do/0/inner"
+        );
         assert_eq!(t[1]["lists"][0]["parallel"], true);
         assert_eq!(
             t[1]["lists"][0]["tasks"][1]["reference"],
             "/do/1/both/fork/branches/1/r"
         );
         assert_eq!(t[1]["lists"][0]["tasks"][1]["detail"], "PT1S");
-        assert_eq!(t[2]["lists"][0]["tasks"][0]["reference"], "/do/2/guarded/try/0/risky");
+        assert_eq!(
+            t[2]["lists"][0]["tasks"][0]["reference"],
+            "/do/2/guarded/try/0/risky"
+        );
         assert_eq!(
             t[2]["lists"][1]["tasks"][0]["reference"],
             "/do/2/guarded/catch/do/0/recover"

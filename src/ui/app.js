@@ -451,7 +451,7 @@ async function run(ns, name, date) {
     const open = new Set([...main.querySelectorAll('details[open]')].map((d) => d.dataset.key));
     const state = runState(r);
     const tasks = r.tasks || [];
-    const waiting = (r.waiting || []).map((w) => `<li>${esc(JSON.stringify(w))}</li>`).join('');
+    const waiting = [].concat(r.waiting || []).filter((w) => w && (typeof w !== 'object' || Object.keys(w).length)).map((w) => `<li>${esc(JSON.stringify(w))}</li>`).join('');
     const events = tasks.flatMap((t) => {
       if (kinds.get(t.reference) === 'emit' && t.output) return [['emitted', t, [t.output]]];
       if (kinds.get(t.reference) === 'listen' && Array.isArray(t.output)) return [['consumed', t, t.output]];

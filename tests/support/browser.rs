@@ -141,7 +141,10 @@ impl Browser {
                 return e;
             }
             if Instant::now() > deadline {
-                let page = self.script("return document.querySelector('main').innerText", json!([]));
+                let page = self.script(
+                    "return document.querySelector('main').innerText + '\\n[toast] ' + document.querySelector('#toast').innerText",
+                    json!([]),
+                );
                 panic!("no `{css}` after {seconds} s; the page shows:\n{page}");
             }
             std::thread::sleep(Duration::from_millis(100));
@@ -156,8 +159,12 @@ impl Browser {
 
     pub fn type_into(&self, css: &str, text: &str) {
         let e = self.wait_for(css, 20);
-        self.session("POST", &format!("/element/{e}/value"), Some(json!({ "text": text })))
-            .unwrap_or_else(|err| panic!("type into {css}: {err}"));
+        self.session(
+            "POST",
+            &format!("/element/{e}/value"),
+            Some(json!({ "text": text })),
+        )
+        .unwrap_or_else(|err| panic!("type into {css}: {err}"));
     }
 
     /// Sets a form field's value the way a date picker or a paste would (typing into a date
@@ -184,7 +191,9 @@ impl Browser {
 
     /// Saves a PNG of the window into `dir` and answers its path.
     pub fn screenshot(&self, dir: &Path, name: &str) -> PathBuf {
-        let data = self.session("GET", "/screenshot", None).expect("screenshot");
+        let data = self
+            .session("GET", "/screenshot", None)
+            .expect("screenshot");
         let png = base64::engine::general_purpose::STANDARD
             .decode(data.as_str().expect("base64"))
             .expect("a PNG");
