@@ -2,7 +2,8 @@
 //! with a token. Through the page only: sign in, upload a workflow (and see a bad one's error
 //! at its line), watch a scheduled run fail and a triggered run turn completed in the grid
 //! without a reload, retry the failed task from the run detail, pause and unpause, backfill
-//! from the form, the graph with the run's states. Screenshots go to
+//! from the form, mark a task failed, the emitted event in the run detail, the graph with the
+//! run's states. Screenshots go to
 //! `$CARGO_TARGET_DIR/ui-artifacts/` (or `target/ui-artifacts/`). A second test fills the grid
 //! with 1,000 runs × 20 tasks and reports how long the page takes to draw it.
 
@@ -96,6 +97,14 @@ do:
             then: end
   - publish:
       wait: PT0S
+  - announce:
+      emit:
+        event:
+          with:
+            source: https://nagare.io/ui-test
+            type: io.nagare.ui.loaded
+            data:
+              said: '${{ . }}'
 "#,
         marker = marker.display()
     )
@@ -142,7 +151,7 @@ fn a_day_in_the_ui() {
     browser.fill("#trigger input[name=date]", "2026-11-02");
     browser.click("#trigger button");
     assert!(last_question(&browser).contains("2026-11-02"));
-    for task in ["extract", "load", "report", "publish"] {
+    for task in ["extract", "load", "report", "publish", "announce"] {
         browser.wait_for(&cell("2026-11-02", task, "completed"), 60);
     }
     assert_eq!(
@@ -188,8 +197,25 @@ fn a_day_in_the_ui() {
     browser.click("#backfill button");
     assert!(last_question(&browser).contains("from 2026-11-05 to 2026-11-07"));
     for date in ["2026-11-05", "2026-11-06", "2026-11-07"] {
-        browser.wait_for(&cell(date, "publish", "completed"), 60);
+        browser.wait_for(&cell(date, "announce", "completed"), 60);
     }
+
+    // Mark one task of a finished run failed, from its detail; the grid shows the mark.
+    browser.click(&cell("2026-11-06", "publish", "completed"));
+    browser.wait_for("#run-state.s-completed", 20);
+    browser.click("tr[data-reference='/do/3/publish'] button[data-task-act=mark-failed]");
+    assert!(last_question(&browser).contains("Mark task /do/3/publish of 2026-11-06 failed?"));
+    until(
+        &server,
+        "the task marked failed",
+        || {
+            http.get(&server.api("/workflows/ui/daily/runs/2026-11-06"))
+                .1
+        },
+        |v| v["taskMarks"]["/do/3/publish"] == "failed",
+    );
+    browser.click("#crumbs a");
+    browser.wait_for(&cell("2026-11-06", "publish", "marked-failed"), 20);
     browser.screenshot(&shots, "grid");
 
     // The failed run: its detail, then a retry of the failed task from there.

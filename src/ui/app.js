@@ -247,7 +247,8 @@ function runState(run) {
 
 function cellState(run, cell) {
   if (cell && cell.marked) return `marked-${cell.marked}`;
-  if (!cell || !cell.state) return run.status === 'completed' ? 'skipped' : 'none';
+  // A task that has not run: skipped in a finished run, queued with its run, else blank.
+  if (!cell || !cell.state) return { completed: 'skipped', queued: 'queued' }[run.status] || 'none';
   if (cell.state === 'running' && (run.status === 'waiting' || run.status === 'suspended')) return run.status;
   return cell.state;
 }

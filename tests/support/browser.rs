@@ -142,7 +142,8 @@ impl Browser {
             }
             if Instant::now() > deadline {
                 let page = self.script(
-                    "return document.querySelector('main').innerText + '\\n[toast] ' + document.querySelector('#toast').innerText",
+                    "return document.querySelector('main').innerText + '\\n[toast] ' + document.querySelector('#toast').innerText \
+                     + '\\n[cells] ' + [...document.querySelectorAll('td.cell[data-task]')].map((c) => `${c.dataset.date} ${c.dataset.task} ${c.dataset.state}`).join(', ')",
                     json!([]),
                 );
                 panic!("no `{css}` after {seconds} s; the page shows:\n{page}");
