@@ -292,6 +292,14 @@ fn a_thousand_runs_by_twenty_tasks() {
         &json!({"from": "2023-01-01", "to": "2025-09-27"}),
     );
     assert_eq!(s, 202, "{v}");
+    // What the UI reads refuses what it cannot answer.
+    let (s, v) = http.get(&server.api("/workflows/ui/wide/grid?limit=0"));
+    assert_eq!(s, 400, "{v}");
+    assert!(v["detail"].as_str().unwrap().contains("`limit`"), "{v}");
+    for path in ["grid", "grid/stream", "graph"] {
+        let (s, v) = http.get(&server.api(&format!("/workflows/ui/nothing/{path}")));
+        assert_eq!(s, 404, "{path}: {v}");
+    }
     let grid_url = server.api("/workflows/ui/wide/grid?limit=1000");
     // Twenty thousand tasks: longer than `until`'s 30 s on a loaded machine.
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(300);
