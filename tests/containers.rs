@@ -193,7 +193,9 @@ do:
     let out = run(&workflow("{cleanup: always}"), json!({}), &config, &[]);
     assert_eq!(out.output(), json!("done\n"));
     assert!(containers_of(&name).is_empty());
-    let eventually = workflow("{cleanup: eventually, after: {seconds: 1}}");
+    // Due times are whole seconds, and every other test's process sweeps too: 2 s is at least
+    // one second away when checked, and the second container's 60 s outlasts the test.
+    let eventually = workflow("{cleanup: eventually, after: {seconds: 2}}");
     run(&eventually, json!({}), &config, &[]).output();
     let first = containers_of(&name);
     assert_eq!(
@@ -201,9 +203,10 @@ do:
         1,
         "the container stays until its time: {first:?}"
     );
-    std::thread::sleep(Duration::from_millis(1100));
+    std::thread::sleep(Duration::from_millis(2100));
     // A new process (as after a restart): its backend sweeps the container that is due.
-    run(&eventually, json!({}), &config, &[]).output();
+    let later = workflow("{cleanup: eventually, after: {seconds: 60}}");
+    run(&later, json!({}), &config, &[]).output();
     let now = containers_of(&name);
     assert!(!now.contains(&first[0]), "{now:?}");
     assert_eq!(
