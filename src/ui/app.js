@@ -495,6 +495,8 @@ async function run(ns, name, date) {
     for (const d of main.querySelectorAll('details')) if (open.has(d.dataset.key)) d.open = true;
     for (const b of main.querySelectorAll('button[data-act]')) {
       const action = b.dataset.act;
+      // Retrying from the failure needs one: a faulted, cancelled or marked-failed run.
+      if (action === 'retry') b.disabled = !['faulted', 'cancelled', 'marked-failed'].includes(state);
       const say = {
         retry: `Run ${date} again from the step that failed? Tasks that completed keep their output.`,
         clear: `Run ${date} again from the start, as a new instance?`,
