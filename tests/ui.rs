@@ -172,24 +172,17 @@ fn a_day_in_the_ui() {
     );
 
     // Pause and unpause from the grid.
-    browser.click("#pause");
-    assert!(last_question(&browser).starts_with("Pause ui/daily?"));
-    until(
-        &server,
-        "the workflow paused",
-        || http.get(&server.api("/workflows/ui/daily/settings")).1,
-        |v| v["paused"] == true,
-    );
-    browser.wait_for("#pause[data-paused='true']", 20);
-    browser.click("#pause");
-    assert!(last_question(&browser).starts_with("Unpause ui/daily?"));
-    until(
-        &server,
-        "the workflow unpaused",
-        || http.get(&server.api("/workflows/ui/daily/settings")).1,
-        |v| v["paused"] == false,
-    );
-    browser.wait_for("#pause[data-paused='false']", 20);
+    for (paused, asked) in [(true, "Pause ui/daily?"), (false, "Unpause ui/daily?")] {
+        browser.click("#pause");
+        assert!(last_question(&browser).starts_with(asked));
+        until(
+            &server,
+            &format!("the workflow paused: {paused}"),
+            || http.get(&server.api("/workflows/ui/daily/settings")).1,
+            |v| v["paused"] == paused,
+        );
+        browser.wait_for(&format!("#pause[data-paused='{paused}']"), 20);
+    }
 
     // Backfill three days from the form.
     browser.fill("#backfill input[name=from]", "2026-11-05");

@@ -5,6 +5,8 @@
 //! the engine's, so a run's task records colour the nodes they belong to.
 
 use super::{App, Problem};
+use crate::dsl::model::from_value::escape;
+use crate::runtime::plan::Plan;
 use axum::Json;
 use axum::extract::{Path, State};
 use serde_json::{Value, json};
@@ -26,20 +28,26 @@ pub async fn graph(
         .plan(&namespace, &name)
         .await
         .map_err(super::runs::refused)?;
-    let stored = app
-        .store
-        .workflow(&plan.key)
-        .await
-        .map_err(Problem::store)?
-        .ok_or_else(|| Problem::not_found(format!("no workflow {namespace}/{name}")))?;
-    let document = crate::dsl::load::parse("workflow", &stored.source)
-        .map_err(|e| Problem::bad_request(format!("the stored definition does not load: {e}")))?;
     Ok(Json(json!({
         "namespace": namespace,
         "name": name,
         "version": plan.key.version,
-        "tasks": list(&document.value["do"], "/do"),
+        "tasks": tree(&app, &plan).await?,
     })))
+}
+
+/// The task tree of the plan's (latest) version; the grid's rows are its top level.
+pub(super) async fn tree(app: &App, plan: &Plan) -> Result<Vec<Value>, Problem> {
+    let key = &plan.key;
+    let stored = app
+        .store
+        .workflow(key)
+        .await
+        .map_err(Problem::store)?
+        .ok_or_else(|| Problem::not_found(format!("no workflow {}/{}", key.namespace, key.name)))?;
+    let document = crate::dsl::load::parse("workflow", &stored.source)
+        .map_err(|e| Problem::bad_request(format!("the stored definition does not load: {e}")))?;
+    Ok(list(&document.value["do"], "/do"))
 }
 
 /// A task list at `pointer`: its nodes in order, `then: <name>` resolved among them.
@@ -190,10 +198,6 @@ fn detail(kind: &str, task: &Value) -> String {
     }
 }
 
-fn escape(name: &str) -> String {
-    name.replace('~', "~0").replace('/', "~1")
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -232,6 +236,22 @@ mod tests {
         assert_eq!(
             t[2]["lists"][1]["tasks"][0]["reference"],
             "/do/2/guarded/catch/do/0/recover"
+        );
+    }
+
+    #[test]
+    fn top_level_tasks_in_order_with_escaped_references() {
+        let t = tasks("do:\n  - a: {set: {x: 1}}\n  - 'b/c': {set: {y: 2}}\n");
+        let rows: Vec<Value> = t
+            .iter()
+            .map(|n| json!({"reference": n["reference"], "name": n["name"]}))
+            .collect();
+        assert_eq!(
+            rows,
+            vec![
+                json!({"reference": "/do/0/a", "name": "a"}),
+                json!({"reference": "/do/1/b~1c", "name": "b/c"}),
+            ]
         );
     }
 

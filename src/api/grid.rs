@@ -120,12 +120,11 @@ async fn build(app: &App, namespace: &str, name: &str, limit: usize) -> Result<V
         .plan(namespace, name)
         .await
         .map_err(super::runs::refused)?;
-    let stored = app
-        .store
-        .workflow(&plan.key)
-        .await
-        .map_err(Problem::store)?;
-    let tasks = stored.map(|w| top_level(&w.source)).unwrap_or_default();
+    let tasks: Vec<Value> = super::graph::tree(app, &plan)
+        .await?
+        .iter()
+        .map(|t| json!({"reference": t["reference"], "name": t["name"]}))
+        .collect();
     let mut rows = app
         .store
         .runs(namespace, name, None, None, 0)
@@ -189,24 +188,6 @@ async fn build(app: &App, namespace: &str, name: &str, limit: usize) -> Result<V
     }))
 }
 
-/// The top-level tasks of a workflow document, in order: `{reference, name}`.
-pub fn top_level(source: &str) -> Vec<Value> {
-    let Ok(document) = crate::dsl::load::parse("workflow", source) else {
-        return Vec::new();
-    };
-    document.value["do"]
-        .as_array()
-        .into_iter()
-        .flatten()
-        .enumerate()
-        .filter_map(|(i, entry)| {
-            let name = entry.as_object()?.keys().next()?;
-            let escaped = name.replace('~', "~0").replace('/', "~1");
-            Some(json!({"reference": format!("/do/{i}/{escaped}"), "name": name}))
-        })
-        .collect()
-}
-
 /// One cell per top-level task that ran: its last record's state, times and attempts
 /// (a retried task shows `retried` while it runs again); a person's mark wins.
 fn cells(history: &Value, marks: &std::collections::BTreeMap<String, String>) -> Value {
@@ -243,19 +224,6 @@ fn cells(history: &Value, marks: &std::collections::BTreeMap<String, String>) ->
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn top_level_tasks_in_order_with_escaped_references() {
-        let source = "document: {dsl: '1.0.3', namespace: t, name: w, version: '1'}\n\
-                      do:\n  - a: {set: {x: 1}}\n  - 'b/c': {set: {y: 2}}\n";
-        assert_eq!(
-            top_level(source),
-            vec![
-                json!({"reference": "/do/0/a", "name": "a"}),
-                json!({"reference": "/do/1/b~1c", "name": "b/c"}),
-            ]
-        );
-    }
 
     #[test]
     fn cells_keep_the_last_record_of_top_level_tasks_and_marks() {
