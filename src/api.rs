@@ -7,6 +7,7 @@ mod events;
 mod graph;
 mod grid;
 mod instances;
+mod logs;
 mod problem;
 mod runs;
 mod workflows;
@@ -94,6 +95,7 @@ pub fn router(app: Arc<App>, max_body: usize) -> Router {
         .route("/events", post(events::receive))
         .route("/instances", get(instances::list))
         .route("/instances/{id}", get(instances::get))
+        .route("/instances/{id}/logs", get(logs::logs))
         .route("/instances/{id}/{action}", post(instances::control))
         .route("/openapi.json", get(openapi))
         .method_not_allowed_fallback(method_not_allowed);

@@ -3,5 +3,6 @@
 
 pub mod container;
 pub mod http;
+pub mod log;
 pub mod openapi;
 pub mod process;

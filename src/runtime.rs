@@ -9,6 +9,7 @@ pub mod inbound;
 pub mod journal;
 pub mod lease;
 pub mod local;
+pub mod logs;
 pub mod metrics;
 pub mod node;
 pub mod plan;

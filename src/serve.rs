@@ -128,6 +128,7 @@ pub async fn serve(options: Options) -> Result<(), String> {
             gates: Some(gates.clone()),
             lookback: options.listen_lookback,
             events: events.clone(),
+            logs: crate::runtime::logs::Logs::spawn(store.clone()),
         },
         metrics.clone(),
     );

@@ -17,6 +17,9 @@
 //! stored once per (source, id) — the CloudEvents deduplication key — in one delivery order
 //! (`seq`), before the API acknowledges them; and **event starts**, which make a `schedule.on`
 //! workflow start exactly one instance per triggering event, also across nodes.
+//!
+//! The web UI (issue 8) adds **task logs**: what run and container tasks print, in pieces as
+//! it is printed, kept beside the history but outside it (a log is not part of what replays).
 
 pub mod postgres;
 mod shared;
@@ -298,6 +301,31 @@ pub struct StoredEvent {
 /// The most events one read returns ([`Store::events_after`], [`Store::events_since`]).
 pub const EVENT_PAGE_MAX: u32 = 10_000;
 
+/// The most log pieces [`Store::logs`] returns at once.
+pub const LOG_PAGE_MAX: u32 = 1_000;
+
+/// A piece of a task's log, as the process printed it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct LogChunk {
+    pub instance: String,
+    /// The task's reference (`/do/1/load`).
+    pub task: String,
+    /// The effect that printed it: one attempt of the task (a retry is a new effect; an
+    /// effect performed again after a crash keeps its id, and its log is then written twice).
+    pub effect: u64,
+    pub stream: crate::functions::log::Stream,
+    /// When it was printed (milliseconds since the epoch).
+    pub at: i64,
+    pub text: String,
+}
+
+/// A stored log piece: `seq` increases with every piece stored for an instance.
+#[derive(Debug, Clone, PartialEq)]
+pub struct StoredLog {
+    pub seq: i64,
+    pub chunk: LogChunk,
+}
+
 /// The phases after which an instance never changes again.
 pub const ENDED: [&str; 3] = ["completed", "faulted", "cancelled"];
 
@@ -476,6 +504,19 @@ pub trait Store: Send + Sync {
     ) -> Result<bool>;
     /// Which of `seqs` already started an instance of the workflow.
     async fn started_events(&self, namespace: &str, name: &str, seqs: &[i64]) -> Result<Vec<i64>>;
+
+    /// Stores pieces of task logs, in their order. Not fenced by leases: a log is what was
+    /// printed, by whichever node ran the task.
+    async fn append_logs(&self, chunks: &[LogChunk]) -> Result<()>;
+    /// The log pieces of an instance (of one task when `task` is given) with `seq > after`,
+    /// ascending, at most `limit` (at most [`LOG_PAGE_MAX`]). Paging: pass the last seq.
+    async fn logs(
+        &self,
+        instance: &str,
+        task: Option<&str>,
+        after: i64,
+        limit: u32,
+    ) -> Result<Vec<StoredLog>>;
 
     /// How many instances are in each status.
     async fn count_by_status(&self) -> Result<Vec<(String, i64)>>;

@@ -14,6 +14,8 @@ mod events;
 mod instances;
 #[path = "store/leases.rs"]
 mod leases;
+#[path = "store/logs.rs"]
+mod logs;
 #[path = "store/queues.rs"]
 mod queues;
 #[path = "store/runs.rs"]
@@ -103,6 +105,8 @@ suite! {
     events::a_batch_of_a_thousand_events_round_trips,
     events::events_survive_reopening,
     events::an_event_set_starts_once_or_not_at_all,
+    logs::logs_are_read_in_order_by_instance_and_task,
+    logs::a_big_batch_of_log_pieces_is_paged,
     durability::data_survives_reopening,
     durability::opening_twice_at_once_is_harmless,
 }

@@ -17,6 +17,7 @@ pub use config::{Backend, Config};
 pub use request::Request;
 
 use crate::error::Error;
+use crate::functions::log::Log;
 use cleanup::Cleanups;
 use serde_json::Value;
 use std::sync::Arc;
@@ -47,8 +48,9 @@ impl Containers {
         self.cleanups.settle();
     }
 
-    /// Runs the container the engine described; answers `{code, stdout, stderr, where}`.
-    pub async fn run(&self, process: &Value) -> Result<Value, Error> {
+    /// Runs the container the engine described; answers `{code, stdout, stderr, where}`. What
+    /// it prints goes to `log` as it is printed (Batch: nothing, its output is in CloudWatch).
+    pub async fn run(&self, process: &Value, log: &Log) -> Result<Value, Error> {
         let request = Request::from_process(process)?;
         match self.config.backend_for(&request)? {
             Backend::Local => {
@@ -58,7 +60,7 @@ impl Containers {
                         local::Local::new(&self.config.local, self.cleanups.clone()).await
                     })
                     .await?;
-                local.run(&request).await
+                local.run(&request, log).await
             }
             Backend::AwsBatch => {
                 let batch = self
@@ -80,7 +82,7 @@ impl Containers {
                             .await
                     })
                     .await?;
-                kubernetes.run(&request).await
+                kubernetes.run(&request, log).await
             }
         }
     }

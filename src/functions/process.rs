@@ -2,6 +2,7 @@
 //! with the captured stdout and stderr. The child is killed when its future is dropped (the
 //! task timed out, lost a race, or the instance was cancelled).
 
+use super::log::{Log, Stream, capture};
 use crate::error::Error;
 use serde_json::{Value, json};
 use std::process::Stdio;
@@ -10,7 +11,7 @@ use tokio::process::Command;
 
 /// Runs the process described by the engine; answers `{code, stdout, stderr}`. With
 /// `await: false` it answers as soon as the process started, and the process keeps running.
-pub async fn run(process: &Value) -> Result<Value, Error> {
+pub async fn run(process: &Value, log: &Log) -> Result<Value, Error> {
     let text = |k: &str| process.get(k).and_then(Value::as_str);
     let (program, mut argv, script_file) = match text("kind") {
         Some("shell") => {
@@ -100,13 +101,19 @@ pub async fn run(process: &Value) -> Result<Value, Error> {
             let _ = p.write_all(stdin.as_bytes()).await;
         }
     };
-    let (_, output) = tokio::join!(feed, child.wait_with_output());
+    let (stdout, stderr) = (child.stdout.take(), child.stderr.take());
+    let (_, stdout, stderr, status) = tokio::join!(
+        feed,
+        capture(stdout, Stream::Stdout, log),
+        capture(stderr, Stream::Stderr, log),
+        child.wait()
+    );
     drop(script_file);
-    let output = output.map_err(|e| Error::runtime(format!("`{program}` failed: {e}")))?;
+    let status = status.map_err(|e| Error::runtime(format!("`{program}` failed: {e}")))?;
     Ok(json!({
-        "code": output.status.code().unwrap_or(-1),
-        "stdout": String::from_utf8_lossy(&output.stdout),
-        "stderr": String::from_utf8_lossy(&output.stderr),
+        "code": status.code().unwrap_or(-1),
+        "stdout": String::from_utf8_lossy(&stdout),
+        "stderr": String::from_utf8_lossy(&stderr),
     }))
 }
 

@@ -4,6 +4,7 @@ use super::registry::Registry;
 use crate::engine::Effect;
 use crate::error::Error;
 use crate::functions::container::Containers;
+use crate::functions::log::Log;
 use crate::functions::{http, openapi, process};
 use serde_json::{Map, Value};
 use std::sync::Arc;
@@ -27,8 +28,9 @@ pub fn now_ms() -> i64 {
         .map_or(0, |d| d.as_millis() as i64)
 }
 
-/// Performs a call, timer or process effect (emitted events are answered by the caller).
-pub async fn perform(cx: &Context, effect: Effect) -> Result<Value, Error> {
+/// Performs a call, timer or process effect (emitted events are answered by the caller);
+/// what a process or container prints also goes to `log` as it is printed.
+pub async fn perform(cx: &Context, effect: Effect, log: &Log) -> Result<Value, Error> {
     match effect {
         Effect::Timer { at, .. } => {
             let wait = at.saturating_sub(now_ms()).max(0) as u64;
@@ -47,8 +49,8 @@ pub async fn perform(cx: &Context, effect: Effect) -> Result<Value, Error> {
         } => call(&cx.http, &function, arguments).await,
         Effect::Run { process, .. } => match process.get("kind").and_then(Value::as_str) {
             Some("workflow") => subflow(cx, process).await,
-            Some("container") => cx.containers.run(&process).await,
-            _ => process::run(&process).await,
+            Some("container") => cx.containers.run(&process, log).await,
+            _ => process::run(&process, log).await,
         },
     }
 }

@@ -186,7 +186,8 @@ pub async fn run(definition: Rc<Definition>, id: &str, input: Value, options: &O
                     let cx = options.context.clone();
                     let tx = tx.clone();
                     let handle = tokio::task::spawn(async move {
-                        let result = perform(&cx, effect).await;
+                        let result =
+                            perform(&cx, effect, &crate::functions::log::Log::none()).await;
                         let _ = tx.send((id, result));
                     });
                     running.insert(id, handle.abort_handle());

@@ -53,6 +53,8 @@ pub struct Config {
     pub lookback: Duration,
     /// Nudged when emitted CloudEvents were stored (the inbound loop delivers them).
     pub events: Arc<Notify>,
+    /// Where run and container tasks' output goes as it is printed.
+    pub logs: super::logs::Logs,
 }
 
 pub enum Message {
@@ -606,6 +608,12 @@ impl Engine {
                         let store = self.store.clone();
                         let gates = self.config.gates.clone();
                         let events = self.config.events.clone();
+                        let log = match &what {
+                            Effect::Run { task, .. } => {
+                                Some(self.config.logs.open(&id, task, effect))
+                            }
+                            _ => None,
+                        };
                         let handle = tokio::task::spawn_local(async move {
                             let result = match (&what, gates) {
                                 (Effect::Gate { task }, Some(gates)) => {
@@ -630,7 +638,13 @@ impl Engine {
                                 }
                                 _ => {
                                     know_subflow(&*store, &cx, &what).await;
-                                    perform(&cx, what).await
+                                    let to = log.as_ref().map(|l| l.log()).unwrap_or_default();
+                                    let result = perform(&cx, what, &to).await;
+                                    // Whoever sees the task ended finds its whole log.
+                                    if let Some(log) = log {
+                                        log.stored().await;
+                                    }
+                                    result
                                 }
                             };
                             let _ = tx.send(Message::Done {

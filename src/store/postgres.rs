@@ -11,8 +11,8 @@ use super::shared::{
     text,
 };
 use super::{
-    Append, Control, Error, Filter, InstanceRow, NewInstance, NewRun, Outgoing, Put, Result,
-    RunRow, Store, StoredEvent, StoredWorkflow, WorkflowKey, WorkflowSettings,
+    Append, Control, Error, Filter, InstanceRow, LogChunk, NewInstance, NewRun, Outgoing, Put,
+    Result, RunRow, Store, StoredEvent, StoredLog, StoredWorkflow, WorkflowKey, WorkflowSettings,
 };
 use async_trait::async_trait;
 use serde_json::Value;
@@ -1016,6 +1016,55 @@ impl Store for Postgres {
         .fetch_all(&self.pool)
         .await?;
         rows.iter().map(|r| Ok(r.try_get("seq")?)).collect()
+    }
+
+    async fn append_logs(&self, chunks: &[LogChunk]) -> Result<()> {
+        if chunks.is_empty() {
+            return Ok(());
+        }
+        let column = |f: fn(&LogChunk) -> String| chunks.iter().map(f).collect::<Vec<_>>();
+        let numbers = |f: fn(&LogChunk) -> i64| chunks.iter().map(f).collect::<Vec<_>>();
+        // `WITH ORDINALITY`: rows (and so seqs) in the batch's order.
+        sqlx::query(
+            "INSERT INTO task_logs (instance_id, task, effect, stream, at, text) \
+             SELECT i, t, e, s, a, x FROM UNNEST($1::text[], $2::text[], $3::bigint[], \
+                 $4::text[], $5::bigint[], $6::text[]) WITH ORDINALITY AS u(i, t, e, s, a, x, n) \
+             ORDER BY n",
+        )
+        .bind(column(|c| c.instance.clone()))
+        .bind(column(|c| c.task.clone()))
+        .bind(numbers(|c| c.effect as i64))
+        .bind(column(|c| c.stream.as_str().to_string()))
+        .bind(numbers(|c| c.at))
+        .bind(column(|c| c.text.clone()))
+        .execute(&self.pool)
+        .await
+        .map_err(|e| Error(format!("storing task logs: {e}")))?;
+        Ok(())
+    }
+
+    async fn logs(
+        &self,
+        instance: &str,
+        task: Option<&str>,
+        after: i64,
+        limit: u32,
+    ) -> Result<Vec<StoredLog>> {
+        sqlx::query(concat!(
+            "SELECT ",
+            shared::log_columns!(),
+            " FROM task_logs WHERE instance_id = $1 AND seq > $2 \
+              AND ($3::text IS NULL OR task = $3) ORDER BY seq LIMIT $4"
+        ))
+        .bind(instance)
+        .bind(after)
+        .bind(task)
+        .bind(shared::log_page(limit))
+        .fetch_all(&self.pool)
+        .await?
+        .iter()
+        .map(shared::stored_log)
+        .collect()
     }
 
     async fn count_by_status(&self) -> Result<Vec<(String, i64)>> {

@@ -1,8 +1,9 @@
 //! What both backends share: JSON as text, row decoding, the batch grouping, limits.
 
 use super::{
-    Append, Control, EVENT_PAGE_MAX, Error, InstanceRow, MARKS, NewRun, Outgoing, Result, RunRow,
-    StoredEvent, StoredWorkflow, Summary, WorkflowKey, WorkflowSettings,
+    Append, Control, EVENT_PAGE_MAX, Error, InstanceRow, LOG_PAGE_MAX, LogChunk, MARKS, NewRun,
+    Outgoing, Result, RunRow, StoredEvent, StoredLog, StoredWorkflow, Summary, WorkflowKey,
+    WorkflowSettings,
 };
 use serde_json::Value;
 use sqlx::{ColumnIndex, Decode, Row, Type};
@@ -138,6 +139,42 @@ macro_rules! event_columns {
 pub(super) use event_columns;
 
 /// Decodes a row of `SELECT event_columns!()` from `events`.
+/// The columns [`stored_log`] reads.
+macro_rules! log_columns {
+    () => {
+        "seq, instance_id, task, effect, stream, at, text"
+    };
+}
+pub(super) use log_columns;
+
+/// The page size for a log query.
+pub(super) fn log_page(limit: u32) -> i64 {
+    i64::from(limit.min(LOG_PAGE_MAX))
+}
+
+pub(super) fn stored_log<R>(row: &R) -> Result<StoredLog>
+where
+    R: Row,
+    for<'a> &'a str: ColumnIndex<R>,
+    for<'r> String: Decode<'r, R::Database> + Type<R::Database>,
+    for<'r> i64: Decode<'r, R::Database> + Type<R::Database>,
+{
+    let seq: i64 = row.try_get("seq")?;
+    let stream: String = row.try_get("stream")?;
+    Ok(StoredLog {
+        seq,
+        chunk: LogChunk {
+            instance: row.try_get("instance_id")?,
+            task: row.try_get("task")?,
+            effect: row.try_get::<i64, _>("effect")? as u64,
+            stream: crate::functions::log::Stream::parse(&stream)
+                .ok_or_else(|| Error(format!("log piece {seq} has the stream {stream:?}")))?,
+            at: row.try_get("at")?,
+            text: row.try_get("text")?,
+        },
+    })
+}
+
 pub(super) fn stored_event<R>(row: &R) -> Result<StoredEvent>
 where
     R: Row,

@@ -13,8 +13,8 @@ use super::shared::{
     run_columns, text,
 };
 use super::{
-    Append, Control, Error, Filter, InstanceRow, NewInstance, NewRun, Outgoing, Put, Result,
-    RunRow, Store, StoredEvent, StoredWorkflow, WorkflowKey, WorkflowSettings,
+    Append, Control, Error, Filter, InstanceRow, LogChunk, NewInstance, NewRun, Outgoing, Put,
+    Result, RunRow, Store, StoredEvent, StoredLog, StoredWorkflow, WorkflowKey, WorkflowSettings,
 };
 use async_trait::async_trait;
 use serde_json::{Value, json};
@@ -992,6 +992,62 @@ impl Store for Sqlite {
         .fetch_all(&self.reader)
         .await?;
         rows.iter().map(|r| Ok(r.try_get("seq")?)).collect()
+    }
+
+    async fn append_logs(&self, chunks: &[LogChunk]) -> Result<()> {
+        if chunks.is_empty() {
+            return Ok(());
+        }
+        // One statement for the batch, as `put_events` does: rows in the array's order.
+        let batch: Vec<Value> = chunks
+            .iter()
+            .map(|c| {
+                json!([
+                    c.instance,
+                    c.task,
+                    c.effect,
+                    c.stream.as_str(),
+                    c.at,
+                    c.text
+                ])
+            })
+            .collect();
+        let mut tx = write(&self.writer).await?;
+        sqlx::query(
+            "INSERT INTO task_logs (instance_id, task, effect, stream, at, text) \
+             SELECT value ->> 0, value ->> 1, value ->> 2, value ->> 3, value ->> 4, value ->> 5 \
+             FROM json_each(?1) ORDER BY key",
+        )
+        .bind(Value::Array(batch).to_string())
+        .execute(&mut *tx)
+        .await
+        .map_err(|e| Error(format!("storing task logs: {e}")))?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn logs(
+        &self,
+        instance: &str,
+        task: Option<&str>,
+        after: i64,
+        limit: u32,
+    ) -> Result<Vec<StoredLog>> {
+        sqlx::query(concat!(
+            "SELECT ",
+            shared::log_columns!(),
+            " FROM task_logs WHERE instance_id = ?1 AND seq > ?2 \
+              AND (?3 IS NULL OR task = ?3) ORDER BY seq LIMIT ?4"
+        ))
+        .bind(instance)
+        .bind(after)
+        .bind(task)
+        .bind(shared::log_page(limit))
+        .fetch_all(&self.reader)
+        .await?
+        .iter()
+        .map(shared::stored_log)
+        .collect()
     }
 
     async fn count_by_status(&self) -> Result<Vec<(String, i64)>> {

@@ -27,6 +27,7 @@ use super::cleanup::Cleanups;
 use super::config;
 use crate::dsl::model::run::{Cleanup, PullPolicy};
 use crate::error::Error;
+use crate::functions::log::{Log, Stream};
 use futures::{AsyncBufReadExt, StreamExt, TryStreamExt};
 use k8s_openapi::api::core::v1::{
     Container, ContainerPort, EnvVar, HostPathVolumeSource, LocalObjectReference, Pod, PodSpec,
@@ -38,6 +39,7 @@ use kube::api::{Api, DeleteParams, ListParams, LogParams, PostParams, WatchEvent
 use serde_json::{Value, json};
 use std::collections::BTreeMap;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 /// The label holding the Unix time (seconds) after which an `eventually` pod may go.
@@ -109,7 +111,7 @@ impl Kubernetes {
             .unwrap_or(&self.kube.default_namespace)
     }
 
-    pub async fn run(&self, request: &Request) -> Result<Value, Error> {
+    pub async fn run(&self, request: &Request, log: &Log) -> Result<Value, Error> {
         let namespace = self.namespace(request).to_string();
         let name = pod_name(&request.name);
         let pods: Api<Pod> = Api::namespaced(self.client.clone(), &namespace);
@@ -135,7 +137,7 @@ impl Kubernetes {
             namespace: namespace.clone(),
             name: Some(name.clone()),
         };
-        let outcome = self.follow(&pods, &name, &place, created).await;
+        let outcome = self.follow(&pods, &name, &place, created, log).await;
         guard.name = None;
         match request.lifetime.cleanup {
             Cleanup::Always => {
@@ -175,6 +177,7 @@ impl Kubernetes {
         name: &str,
         place: &str,
         created: Pod,
+        task_log: &Log,
     ) -> Result<(i32, String, String), Error> {
         let pending_for = Duration::from_millis(self.config.pending_timeout_ms.unwrap_or(600_000));
         let pending_until = tokio::time::Instant::now() + pending_for;
@@ -185,6 +188,7 @@ impl Kubernetes {
             .unwrap_or_default();
         let mut pod = created;
         let mut log: Option<tokio::task::JoinHandle<Result<String, kube::Error>>> = None;
+        let logged = Arc::new(AtomicUsize::new(0));
         let watch = WatchParams::default()
             .fields(&format!("metadata.name={name}"))
             .timeout(290);
@@ -204,12 +208,23 @@ impl Kubernetes {
                 };
                 let log = match followed {
                     Some(text) => text,
-                    None => self.log(pods, name).await,
+                    None => {
+                        let text = self.log(pods, name).await;
+                        // What the follow did not get to the task's log yet.
+                        let logged = logged.load(Ordering::Relaxed);
+                        task_log.write(Stream::Stdout, text.get(logged..).unwrap_or_default());
+                        text
+                    }
                 };
                 return Ok((code, log, message));
             }
             if state == State::Running && log.is_none() {
-                log = Some(tokio::spawn(follow_log(pods.clone(), name.to_string())));
+                log = Some(tokio::spawn(follow_log(
+                    pods.clone(),
+                    name.to_string(),
+                    task_log.clone(),
+                    logged.clone(),
+                )));
             }
             let mut events = match pods.watch(&watch, &version).await {
                 Ok(events) => events.boxed(),
@@ -623,8 +638,14 @@ fn pods_namespace(pod: &Pod) -> &str {
     pod.metadata.namespace.as_deref().unwrap_or("default")
 }
 
-/// Follows the container's log to its end (the API server closes it when the container ends).
-async fn follow_log(pods: Api<Pod>, name: String) -> Result<String, kube::Error> {
+/// Follows the container's log to its end (the API server closes it when the container ends),
+/// line by line into the task's log; `logged` counts the bytes written there.
+async fn follow_log(
+    pods: Api<Pod>,
+    name: String,
+    task_log: Log,
+    logged: Arc<AtomicUsize>,
+) -> Result<String, kube::Error> {
     let params = LogParams {
         container: Some(CONTAINER.into()),
         follow: true,
@@ -633,9 +654,11 @@ async fn follow_log(pods: Api<Pod>, name: String) -> Result<String, kube::Error>
     let mut lines = pods.log_stream(&name, &params).await?.lines();
     let mut out = String::new();
     while let Some(line) = lines.try_next().await.map_err(kube::Error::ReadEvents)? {
+        let line = format!("{line}\n");
+        task_log.write(Stream::Stdout, &line);
+        logged.fetch_add(line.len(), Ordering::Relaxed);
         if out.len() < MAX_LOG {
             out.push_str(&line);
-            out.push('\n');
         }
     }
     if out.len() >= MAX_LOG {

@@ -19,6 +19,7 @@ use super::cleanup::Cleanups;
 use super::config;
 use crate::dsl::model::run::{Cleanup, PullPolicy};
 use crate::error::Error;
+use crate::functions::log::{Log, Stream, capture};
 use serde_json::{Value, json};
 use std::process::Stdio;
 use std::sync::Arc;
@@ -66,7 +67,7 @@ impl Local {
         Ok(local)
     }
 
-    pub async fn run(&self, request: &Request) -> Result<Value, Error> {
+    pub async fn run(&self, request: &Request, log: &Log) -> Result<Value, Error> {
         let name = container_name(&request.name);
         let mut argv: Vec<String> = vec!["run".into(), "--name".into(), name.clone()];
         if self.podman {
@@ -142,12 +143,18 @@ impl Local {
                 let _ = p.write_all(stdin.as_bytes()).await;
             }
         };
-        let (_, output) = tokio::join!(feed, child.wait_with_output());
-        let output =
-            output.map_err(|e| Error::runtime(format!("`{}` failed: {e}", self.engine)))?;
+        let (stdout, stderr) = (child.stdout.take(), child.stderr.take());
+        let (_, stdout, stderr, status) = tokio::join!(
+            feed,
+            capture(stdout, Stream::Stdout, log),
+            capture(stderr, Stream::Stderr, log),
+            child.wait()
+        );
+        let status =
+            status.map_err(|e| Error::runtime(format!("`{}` failed: {e}", self.engine)))?;
         guard.name = None;
-        let code = output.status.code().unwrap_or(-1);
-        let stderr = String::from_utf8_lossy(&output.stderr).into_owned();
+        let code = status.code().unwrap_or(-1);
+        let stderr = String::from_utf8_lossy(&stderr).into_owned();
         let engine = self.engine_name();
         if code == 125 {
             return Err(Error::runtime(format!(
@@ -176,7 +183,7 @@ impl Local {
         let kept = request.lifetime.cleanup != Cleanup::Always;
         Ok(json!({
             "code": code,
-            "stdout": String::from_utf8_lossy(&output.stdout),
+            "stdout": String::from_utf8_lossy(&stdout),
             "stderr": stderr,
             "where": if kept {
                 format!("container {name}; `{engine} logs {name}`")

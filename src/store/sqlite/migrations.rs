@@ -1,7 +1,8 @@
 //! The SQLite schema, as ordered migrations: append new versions, never edit applied ones.
 
 /// `(version, SQL)`, applied in order, each once, each in its own transaction.
-pub(super) const MIGRATIONS: &[(i64, &str)] = &[(1, V1), (2, V2), (3, V3), (4, V4), (5, V5)];
+pub(super) const MIGRATIONS: &[(i64, &str)] =
+    &[(1, V1), (2, V2), (3, V3), (4, V4), (5, V5), (6, V6)];
 
 /// JSON is TEXT (key order survives), times are milliseconds since the epoch.
 const V1: &str = "
@@ -154,3 +155,18 @@ CREATE INDEX event_starts_seq ON event_starts (seq);
 /// Where each queued event goes (issue 5: routes to HTTP sinks and Kafka topics). NULL: the
 /// server's default sink (rows queued before routes existed).
 const V5: &str = "ALTER TABLE outbox ADD COLUMN destination TEXT;";
+
+/// Task logs (issue 8): what run and container tasks print, in pieces as printed. Outside the
+/// history (nothing replays them) and without a foreign key (appended off the group commit).
+const V6: &str = r#"
+CREATE TABLE task_logs (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    instance_id TEXT NOT NULL,
+    task TEXT NOT NULL,
+    effect BIGINT NOT NULL,
+    stream TEXT NOT NULL,
+    at BIGINT NOT NULL,
+    text TEXT NOT NULL
+);
+CREATE INDEX task_logs_instance ON task_logs (instance_id, seq);
+"#;
