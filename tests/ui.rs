@@ -345,3 +345,99 @@ fn a_thousand_runs_by_twenty_tasks() {
         "the grid of 1,000 × 20 draws in under 2 s: {render} ms"
     );
 }
+
+/// A run task's log, live in the run detail while it prints (stdout and stderr), and the
+/// instance controls clicked there: suspend, resume, cancel, each confirmed first.
+#[test]
+fn a_live_log_and_the_instance_controls() {
+    let dir = TempDir::new("ui-live");
+    let (server, http) = serve(&dir);
+    let browser = Browser::start();
+    let shots = artifacts();
+    let yaml = r#"document:
+  dsl: '1.0.3'
+  namespace: ui
+  name: chatty
+  version: '1.0.0'
+  metadata:
+    nagare: {startDate: '2026-10-01', endDate: '2026-10-02', catchup: false}
+schedule:
+  cron: '0 0 * * *'
+do:
+  - chatty:
+      run:
+        shell:
+          command: 'i=0; while true; do i=$((i+1)); echo "out $i"; echo "err $i" >&2; sleep 0.2; done'
+        return: code
+"#;
+    let (s, v) = http.post_yaml(&server.api("/workflows"), yaml);
+    assert_eq!(s, 201, "{v}");
+    let (s, v) = http.post_json(
+        &server.api("/workflows/ui/chatty/runs"),
+        &json!({"logicalDate": "2026-09-01"}),
+    );
+    assert!(s == 201 || s == 202, "{s} {v}");
+    sign_in(&browser, &server);
+    browser.open(&format!("{}/#/run/ui/chatty/2026-09-01", server.url));
+    browser.wait_for("#run-state.s-running", 30);
+    browser.wait_for(
+        "tr[data-reference='/do/0/chatty'][data-state='running']",
+        20,
+    );
+    browser.script(
+        "document.querySelectorAll('details').forEach((d) => { d.open = true; })",
+        json!([]),
+    );
+    // The log grows in the page while the task runs (the page polls with a cursor).
+    browser.wait_for("pre.log.stored span.stdout", 20);
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    while !browser.text("pre.log.stored").contains("out 5") {
+        assert!(std::time::Instant::now() < deadline, "out 5 never shown");
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    assert!(browser.text("pre.log.stored span.stderr").contains("err 1"));
+    assert!(browser.text("div.log h3").contains("log (live)"));
+    browser.screenshot(&shots, "run-live-log");
+
+    let (_, run) = http.get(&server.api("/workflows/ui/chatty/runs/2026-09-01"));
+    let id = run["instance"].as_str().unwrap().to_string();
+    let status =
+        |http: &Http| http.get(&server.api(&format!("/instances/{id}"))).1["status"].clone();
+    for (control, state) in [
+        ("suspend", "suspended"),
+        ("resume", "running"),
+        ("cancel", "cancelled"),
+    ] {
+        browser.click(&format!("button[data-control={control}]"));
+        let asked = last_question(&browser);
+        let capital = format!("{}{}", control[..1].to_uppercase(), &control[1..]);
+        assert_eq!(asked, format!("{capital} the instance of 2026-09-01?"));
+        until(&server, state, || status(&http), |s| s == state);
+        browser.wait_for(&format!("#run-state.s-{state}"), 20);
+    }
+    // Cancelled: the task's process is gone, and its log up to then is all there.
+    let (_, page) = http.get(&server.api(&format!("/instances/{id}/logs")));
+    let printed: Vec<&str> = page["entries"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["stream"] == "stdout")
+        .map(|e| e["text"].as_str().unwrap())
+        .collect();
+    let lines: Vec<String> = printed.concat().lines().map(String::from).collect();
+    assert!(lines.len() >= 5, "{lines:?}");
+    assert_eq!(
+        lines,
+        (1..=lines.len())
+            .map(|i| format!("out {i}"))
+            .collect::<Vec<_>>()
+    );
+    std::thread::sleep(std::time::Duration::from_millis(600));
+    let (_, again) = http.get(&server.api(&format!("/instances/{id}/logs?after={}", page["next"])));
+    assert_eq!(
+        again["entries"],
+        json!([]),
+        "nothing printed after the cancel: {again}"
+    );
+    browser.screenshot(&shots, "run-cancelled");
+}

@@ -443,10 +443,23 @@ async function run(ns, name, date) {
   const walk = (tasks) => { for (const t of tasks) { kinds.set(t.reference, t.kind); for (const l of t.lists) walk(l.tasks); } };
   try { walk((await api('GET', `/workflows/${enc(ns)}/${enc(name)}/graph`)).tasks); } catch (e) { if (e instanceof Stop) return; }
   let last = '';
+  // The instance's task logs, read on from where the last look stopped.
+  let logs = { instance: null, after: 0, entries: [] };
+  const readLogs = async (id) => {
+    if (!id) return;
+    if (logs.instance !== id) logs = { instance: id, after: 0, entries: [] };
+    for (;;) {
+      const page = await api('GET', `/instances/${enc(id)}/logs?after=${logs.after}`);
+      logs.entries.push(...page.entries);
+      logs.after = page.next;
+      if (page.entries.length < 1000) break;
+    }
+  };
   const draw = async () => {
     const r = await api('GET', base);
     const instance = r.instance ? await api('GET', `/instances/${enc(r.instance)}`) : null;
-    const text = JSON.stringify([r, instance]);
+    await readLogs(r.instance);
+    const text = JSON.stringify([r, instance, logs.after]);
     if (text === last) return;
     last = text;
     const open = new Set([...main.querySelectorAll('details[open]')].map((d) => d.dataset.key));
@@ -484,7 +497,7 @@ async function run(ns, name, date) {
         <tr class="io"><td colspan="5"><details data-key="${i}"><summary>input, output, error</summary>
           <div class="io-grid"><div><h3>input</h3><pre>${json(t.input)}</pre></div><div><h3>output</h3><pre>${json(t.output)}</pre></div>
           ${t.error ? `<div><h3>error</h3><pre class="error">${json(t.error)}</pre></div>` : ''}</div>
-          ${kinds.get(t.reference) === 'run' ? log(t) : ''}</details></td></tr>`).join('')}
+          ${kinds.get(t.reference) === 'run' ? log(t, logs.entries.filter((e) => e.task === t.reference)) : ''}</details></td></tr>`).join('')}
       </tbody></table>
       <h2>CloudEvents</h2>${events.length ? `<table class="list events"><thead><tr><th></th><th>task</th><th>type</th><th>source</th><th>id</th><th>time</th></tr></thead><tbody>
         ${events.flatMap(([how, t, list]) => list.map((e) => `<tr data-event="${esc(how)}"><td>${how}</td><td><code>${esc(t.name)}</code></td>
@@ -525,10 +538,17 @@ async function run(ns, name, date) {
   await live(draw);
 }
 
-/// What a run task printed, as its record holds it: the output (stdout by default, or
-/// `{code, stdout, stderr}` with `return: all`) and, when it failed, the tail of stderr the
-/// error quotes.
-function log(t) {
+/// What a run task printed: its stored log, each attempt in turn, stderr in its own colour.
+/// A task without one (an AWS Batch job: its output is in CloudWatch) shows what its record
+/// holds: the output (stdout by default, or `{code, stdout, stderr}` with `return: all`) and,
+/// when it failed, the tail of stderr the error quotes.
+function log(t, entries) {
+  if (entries.length) {
+    const attempts = [...new Set(entries.map((e) => e.attempt))];
+    const body = attempts.map((a, i) => (attempts.length > 1 ? `<span class="attempt">--- attempt ${i + 1} ---\n</span>` : '')
+      + entries.filter((e) => e.attempt === a).map((e) => `<span class="${esc(e.stream)}">${esc(e.text)}</span>`).join('')).join('');
+    return `<div class="log"><h3>log${t.status === 'running' ? ' (live)' : ''}</h3><pre class="log stored">${body}</pre></div>`;
+  }
   const out = t.output;
   const parts = [];
   if (typeof out === 'string') parts.push(out);
@@ -537,7 +557,7 @@ function log(t) {
     if (out.stderr) parts.push(`--- stderr ---\n${out.stderr}`);
   }
   if (t.error && t.error.detail) parts.push(`--- error ---\n${t.error.detail}`);
-  return `<div class="log"><h3>log</h3><pre class="log">${esc(parts.join('\n') || '(nothing printed)')}</pre></div>`;
+  return `<div class="log"><h3>log (from the task's result)</h3><pre class="log">${esc(parts.join('\n') || '(nothing printed)')}</pre></div>`;
 }
 
 // ----- routing -----
