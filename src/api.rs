@@ -7,6 +7,7 @@ mod events;
 mod graph;
 mod grid;
 mod instances;
+mod lifecycle;
 mod logs;
 mod problem;
 mod runs;
@@ -47,6 +48,8 @@ pub struct App {
     pub registry: Arc<crate::runtime::registry::Registry>,
     /// Stores incoming CloudEvents (group commit) and nudges this node's inbound loop.
     pub ingest: crate::events::ingest::Ingest,
+    /// Every secret the server knows (a replay needs those its workflow declares).
+    pub secrets: serde_json::Value,
 }
 
 /// The largest request body accepted, by default.
@@ -96,6 +99,7 @@ pub fn router(app: Arc<App>, max_body: usize) -> Router {
         .route("/instances", get(instances::list))
         .route("/instances/{id}", get(instances::get))
         .route("/instances/{id}/logs", get(logs::logs))
+        .route("/instances/{id}/lifecycle", get(lifecycle::lifecycle))
         .route("/instances/{id}/{action}", post(instances::control))
         .route("/openapi.json", get(openapi))
         .method_not_allowed_fallback(method_not_allowed);

@@ -1,6 +1,6 @@
 //! Task logs through a real server (issue 8): what a `run` task prints is readable while it
 //! runs, whole once it ended (stdout and stderr, whatever `return` keeps), per attempt, and
-//! paged; on both stores.
+//! paged; and the instance's lifecycle CloudEvents rebuilt from its history. On both stores.
 
 #[path = "support/postgres.rs"]
 mod postgres;
@@ -161,6 +161,53 @@ fn logs_of_run_tasks(backing: &Backing) {
         paged.extend(got.iter().cloned());
     }
     assert_eq!(&paged, entries);
+
+    // The lifecycle events the history implies, in order, as the sink publishes them.
+    let (s, life) = http.get(&server.api(&format!("/instances/{id}/lifecycle")));
+    assert_eq!(s, 200, "{life}");
+    let events = life["events"].as_array().unwrap();
+    let kinds: Vec<String> = events
+        .iter()
+        .map(|e| {
+            let t = e["type"].as_str().unwrap();
+            let t = t
+                .trim_start_matches("io.serverlessworkflow.")
+                .trim_end_matches(".v1");
+            format!("{t} {}", e["subject"].as_str().unwrap())
+        })
+        .collect();
+    assert_eq!(
+        kinds.first().map(String::as_str),
+        Some(format!("workflow.started {id}").as_str()),
+        "{kinds:#?}"
+    );
+    assert_eq!(
+        kinds.last().map(String::as_str),
+        Some(format!("workflow.completed {id}").as_str()),
+        "{kinds:#?}"
+    );
+    for want in [
+        "task.started /do/0/chatty",
+        "task.completed /do/0/chatty",
+        "task.retried /do/1/flaky",
+        "task.completed /do/1/flaky",
+    ] {
+        assert!(kinds.iter().any(|k| k == want), "{want} in {kinds:#?}");
+    }
+    let times: Vec<i64> = events.iter().map(|e| server::millis(&e["time"])).collect();
+    assert!(times.windows(2).all(|w| w[0] <= w[1]), "{times:?}");
+    assert!(
+        events
+            .iter()
+            .all(|e| e.get("id").is_none() && e["source"] == format!("/api/v1/instances/{id}"))
+    );
+    assert_eq!(
+        events[0]["data"]["definition"]["name"], "chatty",
+        "{:#}",
+        events[0]
+    );
+    let (s, _) = http.get(&server.api("/instances/nope/lifecycle"));
+    assert_eq!(s, 404);
 
     // Bad reads say what is wrong.
     for (query, says) in [

@@ -347,7 +347,8 @@ fn a_thousand_runs_by_twenty_tasks() {
 }
 
 /// A run task's log, live in the run detail while it prints (stdout and stderr), and the
-/// instance controls clicked there: suspend, resume, cancel, each confirmed first.
+/// instance controls clicked there: suspend, resume, cancel, each confirmed first and each
+/// seen in the run's lifecycle events.
 #[test]
 fn a_live_log_and_the_instance_controls() {
     let dir = TempDir::new("ui-live");
@@ -414,7 +415,20 @@ do:
         assert_eq!(asked, format!("{capital} the instance of 2026-09-01?"));
         until(&server, state, || status(&http), |s| s == state);
         browser.wait_for(&format!("#run-state.s-{state}"), 20);
+        // The run's lifecycle events (rebuilt from its history) show the control too.
+        let kind = format!("workflow.{state}").replace("workflow.running", "workflow.resumed");
+        browser.wait_for(&format!("table.lifecycle tr[data-lifecycle='{kind}']"), 20);
     }
+    assert!(
+        browser
+            .find("table.lifecycle tr[data-lifecycle='task.cancelled']")
+            .is_some()
+    );
+    // Ended: the controls are off, a retry from the failure is on.
+    for control in ["cancel", "suspend", "resume"] {
+        browser.wait_for(&format!("button[data-control={control}]:disabled"), 5);
+    }
+    browser.wait_for("button[data-act=retry]:enabled", 5);
     // Cancelled: the task's process is gone, and its log up to then is all there.
     let (_, page) = http.get(&server.api(&format!("/instances/{id}/logs")));
     let printed: Vec<&str> = page["entries"]

@@ -13,7 +13,7 @@
 //! current-thread runtime; effects run here too as local tasks (they are IO-bound).
 //! Rebuilding an instance from the store (adopt, retry's rewind) is in `node/rebuild.rs`.
 
-mod rebuild;
+pub(crate) mod rebuild;
 
 pub use rebuild::declared_secrets;
 
@@ -770,7 +770,7 @@ fn pause_notices(tasks: &[TaskRecord], kind: Lifecycle, now: i64) -> Vec<Command
 }
 
 /// A lifecycle notice as a CloudEvent (structured mode).
-fn cloud_event(id: &str, notice: &Notice, data: Value) -> Value {
+pub(crate) fn cloud_event(id: &str, notice: &Notice, data: Value) -> Value {
     json!({
         "specversion": "1.0",
         "id": uuid::Uuid::new_v4().to_string(),

@@ -462,6 +462,8 @@ async function run(ns, name, date) {
     const text = JSON.stringify([r, instance, logs.after]);
     if (text === last) return;
     last = text;
+    // The lifecycle events are a replay of the history: read only when something changed.
+    const lifecycle = r.instance ? (await api('GET', `/instances/${enc(r.instance)}/lifecycle`)).events : [];
     const open = new Set([...main.querySelectorAll('details[open]')].map((d) => d.dataset.key));
     const state = runState(r);
     const tasks = r.tasks || [];
@@ -504,6 +506,11 @@ async function run(ns, name, date) {
           <td>${esc(e && e.type)}</td><td>${esc(e && e.source)}</td><td>${esc(e && e.id)}</td><td>${esc(e && e.time)}</td></tr>
           <tr class="io"><td colspan="6"><details data-key="event-${esc(t.reference)}-${esc(e && e.id)}"><summary>event</summary><pre>${json(e)}</pre></details></td></tr>`)).join('')}
         </tbody></table>` : '<p>No task of this run emitted or consumed an event.</p>'}
+      <h3>Lifecycle events</h3>${lifecycle.length ? `<table class="list lifecycle"><thead><tr><th>type</th><th>subject</th><th>time</th></tr></thead><tbody>
+        ${lifecycle.map((e, i) => { const kind = e.type.replace(/^io\.serverlessworkflow\./, '').replace(/\.v1$/, '');
+          return `<tr data-lifecycle="${esc(kind)}"><td>${esc(kind)}</td><td><code>${esc(e.subject)}</code></td><td>${esc(e.time)}</td></tr>
+          <tr class="io"><td colspan="3"><details data-key="life-${i}"><summary>event</summary><pre>${json(e)}</pre></details></td></tr>`; }).join('')}
+        </tbody></table>` : '<p>Not started.</p>'}
       ${instance ? `<h2>Workflow input and output</h2><div class="io-grid"><div><pre>${json(instance.input)}</pre></div><div><pre>${json(instance.output)}</pre></div></div>` : ''}`;
     for (const d of main.querySelectorAll('details')) if (open.has(d.dataset.key)) d.open = true;
     for (const b of main.querySelectorAll('button[data-act]')) {
@@ -520,7 +527,11 @@ async function run(ns, name, date) {
     }
     for (const b of main.querySelectorAll('button[data-control]')) {
       const control = b.dataset.control;
-      b.disabled = !r.instance;
+      // What the instance is in decides what applies: nothing once it ended, resume only
+      // when suspended, suspend only when not.
+      const now = instance ? instance.status : '';
+      b.disabled = !instance || ['completed', 'faulted', 'cancelled'].includes(now)
+        || (control === 'resume' ? now !== 'suspended' : control === 'suspend' && now === 'suspended');
       b.addEventListener('click', () => act(`${control[0].toUpperCase()}${control.slice(1)} the instance of ${date}?`,
         async () => { await api('POST', `/instances/${enc(r.instance)}/${control}`); last = ''; return `${control}: requested.`; }, draw));
     }
