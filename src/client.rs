@@ -208,6 +208,41 @@ impl Client {
         }
     }
 
+    /// Prints the instance's task logs (stdout pieces on stdout, stderr on stderr), page by
+    /// page; with `follow`, asks again every quarter second until the instance ended and its
+    /// log is read to the end.
+    pub async fn logs(&self, id: &str, task: Option<&str>, follow: bool) -> ExitCode {
+        use std::io::Write;
+        let id = encode(id);
+        let task = task
+            .map(|t| format!("&task={}", encode(t)))
+            .unwrap_or_default();
+        let mut after = 0;
+        loop {
+            let path = format!("/api/v1/instances/{id}/logs?after={after}{task}");
+            let page = match self.call(Method::GET, &path, None).await {
+                Ok(v) => v,
+                Err(c) => return c,
+            };
+            let entries = page["entries"].as_array().cloned().unwrap_or_default();
+            for e in &entries {
+                let text = e["text"].as_str().unwrap_or_default();
+                let _ = match e["stream"].as_str() {
+                    Some("stderr") => std::io::stderr().write_all(text.as_bytes()),
+                    _ => std::io::stdout().write_all(text.as_bytes()),
+                };
+            }
+            let _ = std::io::stdout().flush();
+            after = page["next"].as_i64().unwrap_or(after);
+            if entries.is_empty() {
+                if !follow || page["ended"] == true {
+                    return ExitCode::SUCCESS;
+                }
+                tokio::time::sleep(Duration::from_millis(250)).await;
+            }
+        }
+    }
+
     /// Long-polls the instance until it ends or `seconds` have passed, in as many requests as
     /// the server's longest wait needs.
     async fn wait(&self, id: &str, seconds: f64) -> Answer {

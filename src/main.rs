@@ -292,6 +292,17 @@ enum InstancesCommand {
     Retry {
         id: String,
     },
+    /// Prints what the instance's run and container tasks printed: their stdout on stdout,
+    /// their stderr on stderr.
+    Logs {
+        id: String,
+        /// Only this task's log (a reference such as /do/1/load).
+        #[arg(long)]
+        task: Option<String>,
+        /// Keep printing as the tasks print, until the instance ends.
+        #[arg(long)]
+        follow: bool,
+    },
 }
 
 fn parse_duration(s: &str) -> Result<std::time::Duration, String> {
@@ -469,6 +480,9 @@ fn main() -> ExitCode {
                 InstancesCommand::Suspend { id } => c.control(&id, "suspend").await,
                 InstancesCommand::Resume { id } => c.control(&id, "resume").await,
                 InstancesCommand::Retry { id } => c.control(&id, "retry").await,
+                InstancesCommand::Logs { id, task, follow } => {
+                    c.logs(&id, task.as_deref(), follow).await
+                }
             }
         }),
     }

@@ -162,6 +162,27 @@ fn logs_of_run_tasks(backing: &Backing) {
     }
     assert_eq!(&paged, entries);
 
+    // The client command prints the same: stdout on stdout, stderr on stderr.
+    let cli = std::process::Command::new(env!("CARGO_BIN_EXE_nagare"))
+        .args([
+            "instances",
+            "logs",
+            &id,
+            "--task",
+            "/do/0/chatty",
+            "--follow",
+        ])
+        .args(["--server", &server.url])
+        .output()
+        .unwrap();
+    assert!(
+        cli.status.success(),
+        "{}",
+        String::from_utf8_lossy(&cli.stderr)
+    );
+    assert_eq!(String::from_utf8(cli.stdout).unwrap(), out);
+    assert_eq!(String::from_utf8(cli.stderr).unwrap(), err);
+
     // The lifecycle events the history implies, in order, as the sink publishes them.
     let (s, life) = http.get(&server.api(&format!("/instances/{id}/lifecycle")));
     assert_eq!(s, 200, "{life}");
