@@ -494,3 +494,55 @@ async fn the_example_inference_step_moves_to_batch_by_configuration() {
     let report = std::fs::read_to_string(data.join("2026-11-24/report.json")).unwrap();
     assert_eq!(report.trim(), r#"{"files": 0, "scored": 0}"#);
 }
+
+/// In the service, what a podman container prints is the task's log, as printed: stdout and
+/// stderr apart, whatever `return` keeps.
+#[test]
+fn a_containers_output_is_the_tasks_log_in_the_service() {
+    #[path = "support/server.rs"]
+    #[allow(unused_macros)]
+    mod server;
+    let dir = server::TempDir::new("container-logs");
+    let config = podman_config();
+    let service = server::Server::start(
+        &server::Backing::Sqlite(dir.path().join("data")),
+        &["--containers", &config],
+    );
+    let http = server::Http::default();
+    let name = unique("logs");
+    http.push(
+        &service,
+        &format!(
+            r#"
+document: {{dsl: '1.0.3', namespace: test, name: {name}, version: '0.1.0'}}
+do:
+  - print:
+      run:
+        container:
+          image: {IMAGE}
+          command: 'echo first; echo oops >&2; echo last'
+        return: code
+"#
+        ),
+    );
+    let id = http.start(&service, &format!("test/{name}/0.1.0"), &json!({}));
+    let done = http.wait(&service, &id, 120);
+    assert_eq!(done["status"], "completed", "{done:#}\n{}", service.log());
+    assert_eq!(
+        done["tasks"][0]["output"], 0,
+        "the record keeps the code only"
+    );
+    let (s, page) = http.get(&service.api(&format!("/instances/{id}/logs?task=/do/0/print")));
+    assert_eq!(s, 200, "{page}");
+    let stream = |which: &str| -> String {
+        page["entries"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|e| e["stream"] == which)
+            .map(|e| e["text"].as_str().unwrap())
+            .collect()
+    };
+    assert_eq!(stream("stdout"), "first\nlast\n", "{page:#}");
+    assert_eq!(stream("stderr"), "oops\n", "{page:#}");
+}

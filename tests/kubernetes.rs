@@ -476,3 +476,50 @@ fn the_example_inference_step_moves_to_kubernetes_by_configuration() {
     assert_eq!(report.trim(), r#"{"files": 3, "scored": 321}"#);
     assert_eq!(output["predictions"].as_array().unwrap().len(), 3);
 }
+
+/// In the service, a pod's log is the task's log: followed line by line into the store as the
+/// pod prints, readable through `GET /instances/{id}/logs` (stdout and stderr interleaved,
+/// as Kubernetes keeps them).
+#[test]
+fn a_pods_log_is_the_tasks_log_in_the_service() {
+    #[path = "support/server.rs"]
+    #[allow(unused_macros)]
+    mod server;
+    let fake = FakeKube::start();
+    let dir = server::TempDir::new("kube-logs");
+    let file = dir.path().join("containers.yaml");
+    std::fs::write(&file, config(&fake, "")).unwrap();
+    let service = server::Server::start(
+        &server::Backing::Sqlite(dir.path().join("data")),
+        &["--containers", file.to_str().unwrap()],
+    );
+    let http = server::Http::default();
+    let name = unique("logs");
+    http.push(
+        &service,
+        &format!(
+            r#"
+document: {{dsl: '1.0.3', namespace: test, name: {name}, version: '0.1.0'}}
+do:
+  - print:
+      run:
+        container:
+          image: busybox
+          command: 'echo first; sleep 0.3; echo oops >&2; sleep 0.3; echo last'
+        return: code
+"#
+        ),
+    );
+    let id = http.start(&service, &format!("test/{name}/0.1.0"), &json!({}));
+    let done = http.wait(&service, &id, 60);
+    assert_eq!(done["status"], "completed", "{done:#}\n{}", service.log());
+    let (s, page) = http.get(&service.api(&format!("/instances/{id}/logs?task=/do/0/print")));
+    assert_eq!(s, 200, "{page}");
+    let texts: Vec<&str> = page["entries"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["text"].as_str().unwrap())
+        .collect();
+    assert_eq!(texts, ["first\n", "oops\n", "last\n"], "{page:#}");
+}
