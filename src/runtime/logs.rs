@@ -82,15 +82,22 @@ impl TaskLog {
 impl Sink for TaskLog {
     fn write(&self, stream: Stream, text: String) {
         let before = self.written.fetch_add(text.len(), Ordering::Relaxed);
-        let text = if before + text.len() <= MAX_PER_EFFECT {
+        let room = MAX_PER_EFFECT.saturating_sub(before);
+        if room == 0 {
+            return;
+        }
+        let text = if text.len() <= room {
             text
-        } else if before <= MAX_PER_EFFECT {
+        } else {
+            let mut cut = room;
+            while !text.is_char_boundary(cut) {
+                cut -= 1;
+            }
             format!(
-                "\n[nagare: this attempt printed more than {} MiB; the rest is not kept]\n",
+                "{}\n[nagare: this attempt printed more than {} MiB; the rest is not kept]\n",
+                &text[..cut],
                 MAX_PER_EFFECT >> 20
             )
-        } else {
-            return;
         };
         let _ = self.tx.send(Piece::Chunk(LogChunk {
             instance: self.instance.clone(),
@@ -131,5 +138,37 @@ async fn write(store: Arc<dyn Store>, mut rx: mpsc::UnboundedReceiver<Piece>) {
         for done in flushes.drain(..) {
             let _ = done.send(());
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_attempt_keeps_at_most_its_cap_then_says_so() {
+        let (tx, mut rx) = mpsc::unbounded_channel();
+        let log = TaskLog {
+            tx,
+            instance: "i".into(),
+            task: "/do/0/t".into(),
+            effect: 1,
+            written: AtomicUsize::new(0),
+        };
+        let five = "é".repeat(5 << 19); // 5 MiB of two-byte characters
+        log.write(Stream::Stdout, five.clone());
+        log.write(Stream::Stderr, five.clone());
+        log.write(Stream::Stdout, "dropped".into());
+        let mut kept = Vec::new();
+        while let Ok(Piece::Chunk(c)) = rx.try_recv() {
+            kept.push(c);
+        }
+        assert_eq!(kept.len(), 2, "the third write is past the cap");
+        assert_eq!(kept[0].text, five);
+        let second = &kept[1].text;
+        assert_eq!(kept[1].stream, Stream::Stderr);
+        let note = "\n[nagare: this attempt printed more than 8 MiB; the rest is not kept]\n";
+        assert!(second.ends_with(note), "{}", &second[second.len() - 100..]);
+        assert_eq!(five.len() + second.len() - note.len(), MAX_PER_EFFECT);
     }
 }
