@@ -48,8 +48,6 @@ pub struct App {
     pub registry: Arc<crate::runtime::registry::Registry>,
     /// Stores incoming CloudEvents (group commit) and nudges this node's inbound loop.
     pub ingest: crate::events::ingest::Ingest,
-    /// Every secret the server knows (a replay needs those its workflow declares).
-    pub secrets: serde_json::Value,
 }
 
 /// The largest request body accepted, by default.

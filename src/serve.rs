@@ -124,7 +124,7 @@ pub async fn serve(options: Options) -> Result<(), String> {
                 workflows: registry.clone(),
                 secrets: options.secrets.clone(),
             },
-            secrets: options.secrets.clone(),
+            secrets: options.secrets,
             gates: Some(gates.clone()),
             lookback: options.listen_lookback,
             events: events.clone(),
@@ -213,7 +213,6 @@ pub async fn serve(options: Options) -> Result<(), String> {
         known: Default::default(),
         registry,
         ingest,
-        secrets: options.secrets,
     });
     let kind = if options.database.is_some() {
         "postgres".to_string()

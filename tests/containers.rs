@@ -532,8 +532,7 @@ do:
         done["tasks"][0]["output"], 0,
         "the record keeps the code only"
     );
-    let (s, page) = http.get(&service.api(&format!("/instances/{id}/logs?task=/do/0/print")));
-    assert_eq!(s, 200, "{page}");
+    let page = http.logs(&service, &id, "?task=/do/0/print");
     let stream = |which: &str| -> String {
         page["entries"]
             .as_array()

@@ -513,8 +513,7 @@ do:
     let id = http.start(&service, &format!("test/{name}/0.1.0"), &json!({}));
     let done = http.wait(&service, &id, 60);
     assert_eq!(done["status"], "completed", "{done:#}\n{}", service.log());
-    let (s, page) = http.get(&service.api(&format!("/instances/{id}/logs?task=/do/0/print")));
-    assert_eq!(s, 200, "{page}");
+    let page = http.logs(&service, &id, "?task=/do/0/print");
     let texts: Vec<&str> = page["entries"]
         .as_array()
         .unwrap()

@@ -35,12 +35,6 @@ do:
           limit: {attempt: {count: 2}}
 "#;
 
-fn logs(http: &Http, server: &Server, id: &str, query: &str) -> Value {
-    let (s, v) = http.get(&server.api(&format!("/instances/{id}/logs{query}")));
-    assert_eq!(s, 200, "{v}");
-    v
-}
-
 fn text(entries: &[Value], stream: &str) -> String {
     entries
         .iter()
@@ -66,7 +60,7 @@ fn logs_of_run_tasks(backing: &Backing) {
     let early = until(
         &server,
         "a few lines while the task runs",
-        || logs(&http, &server, &id, "?task=/do/0/chatty"),
+        || http.logs(&server, &id, "?task=/do/0/chatty"),
         |v| v["entries"].as_array().unwrap().len() >= 4,
     );
     assert_eq!(early["ended"], false, "{early}");
@@ -78,14 +72,7 @@ fn logs_of_run_tasks(backing: &Backing) {
     let later = until(
         &server,
         "more lines after `next`",
-        || {
-            logs(
-                &http,
-                &server,
-                &id,
-                &format!("?task=/do/0/chatty&after={next}"),
-            )
-        },
+        || http.logs(&server, &id, &format!("?task=/do/0/chatty&after={next}")),
         |v| !v["entries"].as_array().unwrap().is_empty(),
     );
     let seqs: Vec<i64> = later["entries"]
@@ -109,7 +96,7 @@ fn logs_of_run_tasks(backing: &Backing) {
     assert_eq!(chatty["output"], 0, "{chatty}");
 
     // Ended: the whole log is there at once (it is stored before the task's end is).
-    let all = logs(&http, &server, &id, "");
+    let all = http.logs(&server, &id, "");
     assert_eq!(all["ended"], true);
     let entries = all["entries"].as_array().unwrap();
     let chatty: Vec<Value> = entries
@@ -151,7 +138,7 @@ fn logs_of_run_tasks(backing: &Backing) {
     let mut after = 0;
     let mut paged = Vec::new();
     loop {
-        let page = logs(&http, &server, &id, &format!("?limit=3&after={after}"));
+        let page = http.logs(&server, &id, &format!("?limit=3&after={after}"));
         let got = page["entries"].as_array().unwrap();
         if got.is_empty() {
             break;

@@ -430,7 +430,7 @@ do:
     }
     browser.wait_for("button[data-act=retry]:enabled", 5);
     // Cancelled: the task's process is gone, and its log up to then is all there.
-    let (_, page) = http.get(&server.api(&format!("/instances/{id}/logs")));
+    let page = http.logs(&server, &id, "");
     let printed: Vec<&str> = page["entries"]
         .as_array()
         .unwrap()
@@ -447,7 +447,7 @@ do:
             .collect::<Vec<_>>()
     );
     std::thread::sleep(std::time::Duration::from_millis(600));
-    let (_, again) = http.get(&server.api(&format!("/instances/{id}/logs?after={}", page["next"])));
+    let again = http.logs(&server, &id, &format!("?after={}", page["next"]));
     assert_eq!(
         again["entries"],
         json!([]),

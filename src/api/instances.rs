@@ -115,13 +115,7 @@ pub async fn get(
         },
     };
     let deadline = wait.map(|w| tokio::time::Instant::now() + w);
-    let read = || async {
-        app.store
-            .instance(&id)
-            .await
-            .map_err(Problem::store)?
-            .ok_or_else(|| Problem::not_found(format!("no instance `{id}`")))
-    };
+    let read = || row(&app, &id);
     let mut row = read().await?;
     let Some(deadline) = deadline else {
         return Ok(Json(view(&row, true)));
@@ -217,12 +211,7 @@ pub async fn control(
             "no action `{action}` on an instance (cancel, suspend, resume, retry)"
         ))
     })?;
-    let row = app
-        .store
-        .instance(&id)
-        .await
-        .map_err(Problem::store)?
-        .ok_or_else(|| Problem::not_found(format!("no instance `{id}`")))?;
+    let row = row(&app, &id).await?;
     if ENDED.contains(&row.status.as_str()) {
         return Err(Problem::new(
             StatusCode::CONFLICT,
@@ -245,6 +234,15 @@ pub async fn control(
     ))
 }
 
+/// The instance's row, or the 404 that names it.
+pub(super) async fn row(app: &App, id: &str) -> Result<InstanceRow, Problem> {
+    app.store
+        .instance(id)
+        .await
+        .map_err(Problem::store)?
+        .ok_or_else(|| Problem::not_found(format!("no instance `{id}`")))
+}
+
 /// Runs a faulted instance again from the step that failed it, or an ended one from the
 /// task `from` (see `Message::Retry`).
 pub(super) async fn retry(
@@ -252,11 +250,7 @@ pub(super) async fn retry(
     id: String,
     from: Option<String>,
 ) -> Result<(StatusCode, Json<Value>), Problem> {
-    app.store
-        .instance(&id)
-        .await
-        .map_err(Problem::store)?
-        .ok_or_else(|| Problem::not_found(format!("no instance `{id}`")))?;
+    row(app, &id).await?;
     let (reply, done) = tokio::sync::oneshot::channel();
     app.node.send(Message::Retry {
         id: id.clone(),

@@ -40,12 +40,7 @@ pub async fn logs(
     let task = query.get("task").map(String::as_str);
     // The status first: a page read after it is at least as new, so `ended` with an empty page
     // means the log is complete.
-    let row = app
-        .store
-        .instance(&id)
-        .await
-        .map_err(Problem::store)?
-        .ok_or_else(|| Problem::not_found(format!("no instance `{id}`")))?;
+    let row = super::instances::row(&app, &id).await?;
     let pieces = app
         .store
         .logs(&id, task, after, limit)

@@ -13,7 +13,8 @@
 //! current-thread runtime; effects run here too as local tasks (they are IO-bound).
 //! Rebuilding an instance from the store (adopt, retry's rewind) is in `node/rebuild.rs`.
 
-pub(crate) mod rebuild;
+mod lifecycle;
+mod rebuild;
 
 pub use rebuild::declared_secrets;
 
@@ -101,6 +102,11 @@ pub enum Message {
         id: String,
         from: Option<String>,
         reply: oneshot::Sender<Result<(), String>>,
+    },
+    /// The instance's lifecycle CloudEvents, rebuilt from its history (for readers).
+    Lifecycle {
+        id: String,
+        reply: oneshot::Sender<Result<Vec<Value>, String>>,
     },
     /// The instances this node held at `as_of`: drop every other adopted before then (one
     /// adopted later was created or claimed after that reading).
@@ -307,7 +313,15 @@ impl Engine {
                 .collect();
             let mut work: Vec<(String, Work)> = Vec::new();
             let mut index: HashMap<String, usize> = HashMap::new();
-            for mut message in batch {
+            for message in batch {
+                // A read: answered at once, no work of an instance.
+                let mut message = match message {
+                    Message::Lifecycle { id, reply } => {
+                        let _ = reply.send(self.lifecycle(&id).await);
+                        continue;
+                    }
+                    m => m,
+                };
                 let id = match &mut message {
                     Message::Adopt { id }
                     | Message::Stored {
@@ -325,8 +339,8 @@ impl Engine {
                         self.keep(std::mem::take(ids), *as_of);
                         continue;
                     }
-                    // Expanded into receives above.
-                    Message::Deliver { .. } => continue,
+                    // Expanded into receives above; answered above.
+                    Message::Deliver { .. } | Message::Lifecycle { .. } => continue,
                 };
                 let at = *index.entry(id.clone()).or_insert_with(|| {
                     work.push((id.clone(), Work::default()));
@@ -416,7 +430,7 @@ impl Engine {
                     self.adopt(id, None, work).await;
                 }
             }
-            Message::Held { .. } | Message::Deliver { .. } => {}
+            Message::Held { .. } | Message::Deliver { .. } | Message::Lifecycle { .. } => {}
         }
     }
 
@@ -770,7 +784,7 @@ fn pause_notices(tasks: &[TaskRecord], kind: Lifecycle, now: i64) -> Vec<Command
 }
 
 /// A lifecycle notice as a CloudEvent (structured mode).
-pub(crate) fn cloud_event(id: &str, notice: &Notice, data: Value) -> Value {
+fn cloud_event(id: &str, notice: &Notice, data: Value) -> Value {
     json!({
         "specversion": "1.0",
         "id": uuid::Uuid::new_v4().to_string(),

@@ -291,6 +291,13 @@ impl Http {
         }
     }
 
+    /// A page of the instance's task logs (`query`: `?task=…&after=…`), expecting 200.
+    pub fn logs(&self, server: &Server, id: &str, query: &str) -> Value {
+        let (s, v) = self.get(&server.api(&format!("/instances/{id}/logs{query}")));
+        assert_eq!(s, 200, "logs: {v}");
+        v
+    }
+
     /// Waits for the instance to end (long-poll) and returns it.
     pub fn wait(&self, server: &Server, id: &str, seconds: u32) -> Value {
         let (s, v) = self.get(&server.api(&format!("/instances/{id}?wait={seconds}")));

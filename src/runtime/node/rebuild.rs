@@ -61,40 +61,16 @@ impl Engine {
                 return;
             }
         };
-        let mut records = Vec::with_capacity(history.len());
-        for (seq, value) in history.into_iter().enumerate() {
-            match serde_json::from_value::<Record>(value) {
-                Ok(r) => records.push(r),
-                Err(e) => {
-                    work.broken = Some(broken(format!(
-                        "record {seq} of the instance's history is unreadable: {e}"
-                    )));
-                    return;
-                }
-            }
-        }
-        let mut records = records.into_iter();
-        let start = match records.next() {
-            Some(Record::Started {
-                id,
-                input,
-                now,
-                gate,
-            }) => Start {
-                id,
-                input,
-                secrets: declared_secrets(&def, &self.config.secrets),
-                now,
-                gate,
-            },
-            _ => {
-                work.broken = Some(broken("the history does not begin with a start".into()));
+        let (start, records) = match read_history(history, &def, &self.config.secrets) {
+            Ok(read) => read,
+            Err(message) => {
+                work.broken = Some(broken(message));
                 return;
             }
         };
         let started = start.now;
         let routes = Rc::new(Routes::of_document(&def.document).unwrap_or_default());
-        let replayed = replay(def, start, records.collect());
+        let replayed = replay(def, start, records);
         // A pending instance never had a summary written: its first notices are new.
         let fresh = status == "pending";
         let mut live = Live {
@@ -155,26 +131,7 @@ impl Engine {
         }
         let def = self.definition(&row.workflow).await?;
         let history = self.store.history(id).await.map_err(|e| e.to_string())?;
-        let mut records = Vec::with_capacity(history.len());
-        for value in history {
-            records.push(serde_json::from_value::<Record>(value).map_err(|e| e.to_string())?);
-        }
-        let Some(Record::Started {
-            id: sid,
-            input,
-            now,
-            gate,
-        }) = records.first().cloned()
-        else {
-            return Err("the history does not begin with a start".into());
-        };
-        let start = Start {
-            id: sid,
-            input,
-            secrets: declared_secrets(&def, &self.config.secrets),
-            now,
-            gate,
-        };
+        let (start, records) = read_history(history, &def, &self.config.secrets)?;
         // The step to cut at: the one that faulted the workflow (not kept), or the one that
         // began task `from` (kept).
         let cut = |commands: &[Command]| match from {
@@ -206,7 +163,8 @@ impl Engine {
             }
         }
         if keep.is_none() {
-            for (seq, record) in records.into_iter().enumerate().skip(1) {
+            // `seq` counts the start too: record 0 is the start.
+            for (seq, record) in (1..).zip(records) {
                 if let Record::Event { event, now } = record
                     && cut(&instance.step(event, now))
                 {
@@ -262,6 +220,41 @@ impl Engine {
             let _ = tx.send(Message::Adopt { id });
         });
     }
+}
+
+/// A stored history read back: the instance's start (with the secrets its workflow declares,
+/// so a replay takes the branches the run took) and the records after it.
+pub(super) fn read_history(
+    history: Vec<Value>,
+    def: &Definition,
+    secrets: &Value,
+) -> Result<(Start, Vec<Record>), String> {
+    let mut records = Vec::with_capacity(history.len());
+    for (seq, value) in history.into_iter().enumerate() {
+        records.push(
+            serde_json::from_value::<Record>(value).map_err(|e| {
+                format!("record {seq} of the instance's history is unreadable: {e}")
+            })?,
+        );
+    }
+    let mut records = records.into_iter();
+    let Some(Record::Started {
+        id,
+        input,
+        now,
+        gate,
+    }) = records.next()
+    else {
+        return Err("the history does not begin with a start".into());
+    };
+    let start = Start {
+        id,
+        input,
+        secrets: declared_secrets(def, secrets),
+        now,
+        gate,
+    };
+    Ok((start, records.collect()))
 }
 
 /// The secrets a workflow declares in `use.secrets`, from all the node knows.
