@@ -6,6 +6,9 @@
 mod moto;
 #[path = "support/nagare_run.rs"]
 mod nagare_run;
+#[path = "support/server.rs"]
+#[allow(unused_macros)]
+mod server;
 
 use aws_sdk_batch::types::JobStatus;
 use moto::{Mode, Moto};
@@ -499,9 +502,6 @@ async fn the_example_inference_step_moves_to_batch_by_configuration() {
 /// stderr apart, whatever `return` keeps.
 #[test]
 fn a_containers_output_is_the_tasks_log_in_the_service() {
-    #[path = "support/server.rs"]
-    #[allow(unused_macros)]
-    mod server;
     let dir = server::TempDir::new("container-logs");
     let config = podman_config();
     let service = server::Server::start(
@@ -533,15 +533,96 @@ do:
         "the record keeps the code only"
     );
     let page = http.logs(&service, &id, "?task=/do/0/print");
-    let stream = |which: &str| -> String {
-        page["entries"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .filter(|e| e["stream"] == which)
-            .map(|e| e["text"].as_str().unwrap())
-            .collect()
-    };
-    assert_eq!(stream("stdout"), "first\nlast\n", "{page:#}");
-    assert_eq!(stream("stderr"), "oops\n", "{page:#}");
+    assert_eq!(stream(&page, "stdout"), "first\nlast\n", "{page:#}");
+    assert_eq!(stream(&page, "stderr"), "oops\n", "{page:#}");
+}
+
+/// The text of one stream in a page of a task's log.
+fn stream(page: &serde_json::Value, which: &str) -> String {
+    page["entries"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["stream"] == which)
+        .map(|e| e["text"].as_str().unwrap())
+        .collect()
+}
+
+/// An AWS Batch job really runs (moto on podman's Docker-compatible service), and what it
+/// printed, which Batch keeps in CloudWatch Logs, is the task's log in the service and the
+/// result's `stdout`; a failed job's log is kept as well.
+#[test]
+fn a_batch_jobs_cloudwatch_log_is_the_tasks_log_in_the_service() {
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let moto = runtime.block_on(Moto::start(Mode::Docker));
+    let dir = server::TempDir::new("batch-logs");
+    let config = dir.path().join("containers.yaml");
+    std::fs::write(&config, moto.config()).unwrap();
+    let service = server::Server::start_with(
+        &server::Backing::Sqlite(dir.path().join("data")),
+        &["--containers", &config.display().to_string()],
+        &moto::CREDENTIALS,
+    );
+    let http = server::Http::default();
+    let name = unique("batch-logs");
+    // The sleeps order the lines: CloudWatch orders a stream by time.
+    http.push(
+        &service,
+        &format!(
+            r#"
+document: {{dsl: '1.0.3', namespace: test, name: {name}, version: '0.1.0'}}
+do:
+  - print:
+      run:
+        container:
+          image: {IMAGE}
+          command: 'echo "first $DAY"; sleep 1; echo oops >&2; sleep 1; echo last'
+          environment: {{DAY: '${{ .day }}'}}
+        return: all
+  - fail:
+      run:
+        container:
+          image: {IMAGE}
+          command: 'echo before; exit 3'
+        return: all
+"#
+        ),
+    );
+    let id = http.start(
+        &service,
+        &format!("test/{name}/0.1.0"),
+        &json!({"day": "2026-12-07"}),
+    );
+    let done = http.wait(&service, &id, 180);
+    // moto's DescribeJobs leaves out a failed job's exit code, so `fail` is a task error
+    // (Batch's "FAILED without exit code") rather than code 3.
+    assert_eq!(done["status"], "faulted", "{done:#}\n{}", service.log());
+    assert_eq!(done["error"]["instance"], "/do/1/fail", "{done:#}");
+    let printed = "first 2026-12-07\noops\nlast\n";
+    assert_eq!(
+        done["tasks"][0]["output"],
+        json!({"code": 0, "stdout": printed, "stderr": ""}),
+        "{done:#}"
+    );
+    // The job ran in a container and named its log stream, as Batch does.
+    let job = runtime
+        .block_on(jobs(&moto, JobStatus::Succeeded))
+        .pop()
+        .expect("a succeeded job");
+    let described = runtime
+        .block_on(
+            moto.client
+                .describe_jobs()
+                .jobs(job.job_id().unwrap())
+                .send(),
+        )
+        .unwrap();
+    let container = described.jobs()[0].container().unwrap();
+    assert!(container.log_stream_name().is_some(), "{container:?}");
+    let page = http.logs(&service, &id, "?task=/do/0/print");
+    assert_eq!(stream(&page, "stdout"), printed, "{page:#}");
+    assert_eq!(stream(&page, "stderr"), "", "{page:#}");
+    // A failed job's log is kept too.
+    let page = http.logs(&service, &id, "?task=/do/1/fail");
+    assert_eq!(stream(&page, "stdout"), "before\n", "{page:#}");
 }

@@ -8,6 +8,7 @@
 
 pub mod aws_batch;
 mod cleanup;
+mod cloudwatch;
 pub mod config;
 pub mod kubernetes;
 pub mod local;
@@ -49,7 +50,7 @@ impl Containers {
     }
 
     /// Runs the container the engine described; answers `{code, stdout, stderr, where}`. What
-    /// it prints goes to `log` as it is printed (Batch: nothing, its output is in CloudWatch).
+    /// it prints goes to `log` as it is printed (Batch: as nagare reads it from CloudWatch).
     pub async fn run(&self, process: &Value, log: &Log) -> Result<Value, Error> {
         let request = Request::from_process(process)?;
         match self.config.backend_for(&request)? {
@@ -72,7 +73,7 @@ impl Containers {
                         )
                     })
                     .await;
-                batch.run(&request).await
+                batch.run(&request, log).await
             }
             Backend::Kubernetes => {
                 let kubernetes = self

@@ -550,7 +550,7 @@ async function run(ns, name, date) {
 }
 
 /// What a run task printed: its stored log, each attempt in turn, stderr in its own colour.
-/// A task without one (an AWS Batch job: its output is in CloudWatch) shows what its record
+/// A task without one (run by an older nagare, or by `nagare run`) shows what its record
 /// holds: the output (stdout by default, or `{code, stdout, stderr}` with `return: all`) and,
 /// when it failed, the tail of stderr the error quotes.
 function log(t, entries) {

@@ -5,10 +5,13 @@
 //! Modes: `Simple` (moto's Batch without Docker: a job is SUCCEEDED as soon as it is
 //! submitted), `Failing` (the same, but every job ends FAILED), `Full` (moto's own Batch
 //! scheduler: jobs wait for their dependencies in PENDING, so a termination can be seen; with
-//! no Docker engine here a job that would start fails instead).
+//! no Docker engine a job that would start fails instead), `Docker` (moto's full Batch on a
+//! Docker engine: podman's Docker-compatible service, started for the test, really runs each
+//! job's container, and moto puts what it printed into its CloudWatch Logs as Batch does).
 
 use aws_sdk_batch::Client;
 use aws_sdk_batch::types::{CeState, CeType, ComputeEnvironmentOrder, JqState};
+use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
@@ -20,10 +23,13 @@ pub enum Mode {
     Simple,
     Failing,
     Full,
+    Docker,
 }
 
 pub struct Moto {
     child: Child,
+    /// podman's service in `Docker` mode, and the directory of its socket.
+    engine: Option<(Child, PathBuf)>,
     pub endpoint: String,
     pub client: Client,
 }
@@ -60,6 +66,13 @@ impl Moto {
         if mode == Mode::Failing {
             command.env("MOTO_SIMPLE_BATCH_FAIL_AFTER", "0");
         }
+        let engine = (mode == Mode::Docker).then(|| podman_service(port));
+        if let Some((_, dir)) = &engine {
+            command.env(
+                "DOCKER_HOST",
+                format!("unix://{}/podman.sock", dir.display()),
+            );
+        }
         let child = command.spawn().expect("moto_server starts");
         let endpoint = format!("http://127.0.0.1:{port}");
         let http = reqwest::Client::new();
@@ -76,7 +89,7 @@ impl Moto {
             );
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
-        if mode != Mode::Full {
+        if matches!(mode, Mode::Simple | Mode::Failing) {
             let r = http
                 .post(format!("{endpoint}/moto-api/config"))
                 .json(&serde_json::json!({"batch": {"use_docker": false}}))
@@ -138,6 +151,7 @@ impl Moto {
             .expect("job queue");
         Moto {
             child,
+            engine,
             endpoint,
             client,
         }
@@ -157,7 +171,43 @@ impl Drop for Moto {
     fn drop(&mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();
+        if let Some((engine, dir)) = &mut self.engine {
+            let _ = engine.kill();
+            let _ = engine.wait();
+            let _ = std::fs::remove_dir_all(dir);
+        }
     }
+}
+
+/// podman's Docker-compatible API on a socket of its own, with the settings this machine's
+/// podman needs (runc, and ulimits within the sandbox's; see config/containers.yaml), which
+/// moto's Docker client cannot pass.
+fn podman_service(port: u16) -> (Child, PathBuf) {
+    let dir = std::env::temp_dir().join(format!("nagare-moto-engine-{port}"));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    let conf = dir.join("containers.conf");
+    std::fs::write(
+        &conf,
+        "[containers]\ndefault_ulimits = [\"nofile=1024:1024\", \"nproc=1024:1024\"]\n\
+         [engine]\nruntime = \"runc\"\n",
+    )
+    .unwrap();
+    let socket = dir.join("podman.sock");
+    let child = Command::new("podman")
+        .args(["system", "service", "--time=0"])
+        .arg(format!("unix://{}", socket.display()))
+        .env("CONTAINERS_CONF", &conf)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("podman system service starts");
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while !socket.exists() {
+        assert!(Instant::now() < deadline, "podman's service made no socket");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    (child, dir)
 }
 
 fn client(endpoint: &str) -> Client {

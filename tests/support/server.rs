@@ -46,7 +46,13 @@ pub struct Server {
 impl Server {
     /// Starts `nagare serve` on a free port with `args` added.
     pub fn start(backing: &Backing, args: &[&str]) -> Server {
+        Server::start_with(backing, args, &[])
+    }
+
+    /// [`Server::start`] with `env` added to the server's environment.
+    pub fn start_with(backing: &Backing, args: &[&str], env: &[(&str, &str)]) -> Server {
         let mut cmd = Command::new(env!("CARGO_BIN_EXE_nagare"));
+        cmd.envs(env.iter().copied());
         cmd.arg("serve").arg("--listen").arg("127.0.0.1:0");
         match backing {
             Backing::Sqlite(dir) => cmd.arg("--data").arg(dir),

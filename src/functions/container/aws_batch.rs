@@ -14,13 +14,18 @@
 //! `return: code` sees it); without one (never started, terminated) it is a task error with
 //! Batch's reason. Either way the error names the job id and its CloudWatch log stream. A
 //! dropped wait (cancel, timeout) terminates the job. Batch has no stdin: a task's `stdin`
-//! reaches the job as the environment variable `NAGARE_STDIN`. Stdout and stderr stay in
-//! CloudWatch Logs (the result's `stdout` is empty); `pullPolicy` and `lifetime` are the
-//! compute environment's business and do not apply.
+//! reaches the job as the environment variable `NAGARE_STDIN`. What the job prints is read
+//! from its CloudWatch log stream at each look and once more at its end (`cloudwatch.rs`):
+//! it is the task's log and the result's `stdout` (stdout and stderr together, as CloudWatch
+//! keeps them; an array job's children have streams of their own, which nagare does not
+//! read). `pullPolicy` and `lifetime` are the compute environment's business and do not
+//! apply.
 
 use super::cleanup::Cleanups;
+use super::cloudwatch::{self, Follow};
 use super::{Request, config};
 use crate::error::Error;
+use crate::functions::log::Log;
 use aws_sdk_batch::Client;
 use aws_sdk_batch::types::{
     ArrayProperties, ContainerOverrides, ContainerProperties, Host, JobDefinitionType,
@@ -34,6 +39,7 @@ use tokio::sync::Mutex;
 
 pub struct AwsBatch {
     client: Client,
+    logs: aws_sdk_cloudwatchlogs::Client,
     config: config::AwsBatch,
     /// Job definitions nagare registered, by name: (image, arn).
     definitions: Mutex<HashMap<String, (String, String)>>,
@@ -59,13 +65,14 @@ impl AwsBatch {
         let sdk = loader.load().await;
         AwsBatch {
             client: Client::new(&sdk),
+            logs: aws_sdk_cloudwatchlogs::Client::new(&sdk),
             config,
             definitions: Mutex::new(HashMap::new()),
             cleanups,
         }
     }
 
-    pub async fn run(&self, request: &Request) -> Result<Value, Error> {
+    pub async fn run(&self, request: &Request, log: &Log) -> Result<Value, Error> {
         let settings = &request.settings;
         let queue = settings
             .job_queue
@@ -161,16 +168,17 @@ impl AwsBatch {
             client: self.client.clone(),
             id: Some(id.clone()),
         };
-        let outcome = self.wait(&id, &name).await;
+        let outcome = self.wait(&id, &name, log).await;
         let mut guard = guard;
         guard.id = None;
         outcome
     }
 
-    /// Looks at the job with backoff until it ends.
-    async fn wait(&self, id: &str, name: &str) -> Result<Value, Error> {
+    /// Looks at the job with backoff until it ends, reading its log at each look.
+    async fn wait(&self, id: &str, name: &str, log: &Log) -> Result<Value, Error> {
         let max = Duration::from_millis(self.config.max_poll_ms.unwrap_or(30_000).max(10));
         let mut pause = Duration::from_millis(250).min(max);
+        let mut follow: Option<Follow> = None;
         loop {
             let described = self.client.describe_jobs().jobs(id).send().await;
             match described {
@@ -195,11 +203,28 @@ impl AwsBatch {
                         Some(s) => format!("AWS Batch job {name} ({id}), log stream {s}"),
                         None => format!("AWS Batch job {name} ({id})"),
                     };
+                    let ended =
+                        matches!(job.status(), Some(JobStatus::Succeeded | JobStatus::Failed));
+                    if let Some(stream) = &stream {
+                        let group = log_group(job);
+                        let follow = match &mut follow {
+                            Some(f) if f.is(group, stream) => f,
+                            // A retried job's new attempt writes a new stream.
+                            _ => follow.insert(Follow::new(group, stream)),
+                        };
+                        // After the end, read to the stream's end: a few reads, so a long
+                        // backlog or one failed read does not cut the log short.
+                        let mut tries = if ended { 3 } else { 1 };
+                        while !follow.read(&self.logs, log).await && tries > 1 {
+                            tries -= 1;
+                        }
+                    }
+                    let stdout = follow.as_ref().map(|f| f.text.as_str()).unwrap_or("");
                     match job.status() {
                         Some(JobStatus::Succeeded) => {
                             let code = job.container().and_then(|c| c.exit_code()).unwrap_or(0);
                             return Ok(json!({
-                                "code": code, "stdout": "", "stderr": "",
+                                "code": code, "stdout": stdout, "stderr": "",
                                 "where": place, "jobId": id, "logStream": stream,
                             }));
                         }
@@ -210,7 +235,7 @@ impl AwsBatch {
                                 .unwrap_or("no reason given");
                             return match job.container().and_then(|c| c.exit_code()) {
                                 Some(code) if code != 0 => Ok(json!({
-                                    "code": code, "stdout": "", "stderr": reason,
+                                    "code": code, "stdout": stdout, "stderr": reason,
                                     "where": place, "jobId": id, "logStream": stream,
                                 })),
                                 _ => Err(Error::runtime(format!(
@@ -304,6 +329,16 @@ impl AwsBatch {
         }
         Ok(arn)
     }
+}
+
+/// The job's log group: its log configuration's `awslogs-group`, else Batch's default.
+fn log_group(job: &aws_sdk_batch::types::JobDetail) -> &str {
+    job.container()
+        .and_then(|c| c.log_configuration())
+        .and_then(|l| l.options())
+        .and_then(|o| o.get("awslogs-group"))
+        .map(String::as_str)
+        .unwrap_or(cloudwatch::DEFAULT_GROUP)
 }
 
 fn requirement(kind: ResourceType, value: &str) -> ResourceRequirement {
