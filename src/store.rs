@@ -6,8 +6,11 @@
 //! records (opaque JSON to the store: the runtime's `Record`s) from which the engine rebuilds the
 //! instance by replay, plus a summary row (status, output, error, task history) kept for reads.
 //! Both are written in one transaction, so a reader never sees a summary ahead of its history.
-//! A node owns an instance through a lease (`owner`, `lease_until`); every append is fenced by
-//! that lease, so a node that lost an instance cannot write to its history any more.
+//! A node owns an instance (`owner`) while it holds a lease: its own node lease (one row per
+//! node, renewed by the node's lease loop) or the instance's (`lease_until`, set when the
+//! instance is created, claimed or written). Another node takes it only once both ran out.
+//! Every append is fenced by the owner, so a node that lost an instance cannot write to its
+//! history any more.
 //!
 //! Scheduled work (issue 6) adds **runs** — one per workflow (namespace/name, all versions) and
 //! logical date, each linked to the instance that executes it once started — and
@@ -350,13 +353,13 @@ pub trait Store: Send + Sync {
     async fn append(&self, node: &str, lease: Duration, batch: &[Append]) -> Result<Vec<String>>;
 
     /// Takes up to `limit` instances that need an owner — unfinished, or ended with queued
-    /// outgoing events — whose lease expired, that have none, or that `node` itself held (a
-    /// restarted node gets its instances back at once). Concurrent claims never take the same
+    /// outgoing events — whose own lease and whose owner's node lease both expired, that have
+    /// none, or that `node` itself held (a restarted node gets its instances back at once). Concurrent claims never take the same
     /// instance (`FOR UPDATE SKIP LOCKED` on PostgreSQL). Returns the ids now held by `node`.
     /// The oldest leases go first (no lease at all first), so unowned and expired instances
     /// come before the node's own, and repeated claims cycle through all of the node's own.
     async fn claim(&self, node: &str, lease: Duration, limit: u32) -> Result<Vec<String>>;
-    /// Extends every lease `node` holds; returns the ids it still holds.
+    /// Extends `node`'s node lease (one row, whatever it holds); returns the ids it holds.
     async fn renew(&self, node: &str, lease: Duration) -> Result<Vec<String>>;
     /// Gives up `node`'s lease on the ended instances whose outgoing events were all sent.
     async fn release_ended(&self, node: &str) -> Result<()>;

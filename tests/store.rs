@@ -74,6 +74,7 @@ suite! {
     leases::concurrent_claims_never_share_an_instance,
     leases::ended_instances_are_held_while_events_wait,
     leases::renew_extends_every_lease_of_the_node,
+    leases::a_node_lease_covers_all_its_instances,
     leases::release_all_frees_every_instance_of_the_node,
     leases::renewing_while_appending_never_deadlocks,
     queues::requests_reach_the_owner_oldest_first,
@@ -342,7 +343,7 @@ async fn sqlite_is_durable_and_versioned() {
         .iter()
         .map(|row| row.get(0))
         .collect();
-    assert_eq!(versions, [1, 2, 3, 4, 5, 6]);
+    assert_eq!(versions, [1, 2, 3, 4, 5, 6, 7]);
 }
 
 #[tokio::test]

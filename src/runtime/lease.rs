@@ -1,4 +1,5 @@
-//! The lease loop of a node: renews the leases it holds, claims instances that need an owner
+//! The lease loop of a node: renews its node lease (one row, however many instances it
+//! holds), claims instances that need an owner
 //! (its own after a restart, those of a node that died once their lease ran out), and delivers
 //! control requests (cancel, suspend, resume) to the engine.
 //!

@@ -31,6 +31,22 @@ const EVENTS_LOCK: i64 = 0x6576_656e_7473;
 
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 
+/// The condition under which an instance may be taken by the node bound at `$node`: it has
+/// no owner, is the node's own, or both its own lease and its owner's node lease ran out on
+/// the database clock (see migration 7). The instance's own lease matters to concurrent
+/// claims: a row another claim just took is re-checked on its new version, whose fresh lease
+/// fails the test even where the claimer's node row is not in this statement's snapshot.
+/// A macro, so queries stay static strings.
+macro_rules! movable {
+    ($node:literal) => {
+        concat!(
+            "(owner IS NULL OR owner = ", $node,
+            " OR (lease_until < nagare_now_ms() AND NOT EXISTS (SELECT 1 FROM nodes \
+             WHERE nodes.name = instances.owner AND nodes.lease_until >= nagare_now_ms())))"
+        )
+    };
+}
+
 pub struct Postgres {
     pool: PgPool,
 }
@@ -371,21 +387,22 @@ impl Store for Postgres {
         // the bulk of the table, are never scanned) and from those with queued events.
         // Oldest lease first (none at all first): repeated claims cycle through a node's own
         // instances instead of returning the same `limit` ones every time.
-        let rows = sqlx::query(
+        let rows = sqlx::query(concat!(
             "WITH candidates AS ( \
                 SELECT id FROM instances \
                 WHERE id IN ( \
                     SELECT id FROM instances \
                     WHERE status NOT IN ('completed', 'faulted', 'cancelled') \
                     UNION ALL SELECT instance_id FROM outbox) \
-                  AND (owner IS NULL OR lease_until < nagare_now_ms() OR owner = $1) \
-                ORDER BY lease_until NULLS FIRST, id \
+                  AND ",
+            movable!("$1"),
+            " ORDER BY lease_until NULLS FIRST, id \
                 LIMIT $3 \
                 FOR UPDATE SKIP LOCKED) \
              UPDATE instances AS i SET owner = $1, lease_until = nagare_now_ms() + $2 \
              FROM candidates WHERE i.id = candidates.id \
-             RETURNING i.id",
-        )
+             RETURNING i.id"
+        ))
         .bind(node)
         .bind(millis(lease))
         .bind(i64::from(limit))
@@ -395,26 +412,24 @@ impl Store for Postgres {
     }
 
     async fn renew(&self, node: &str, lease: Duration) -> Result<Vec<String>> {
-        // SKIP LOCKED: renewing never waits on a row lock, so it cannot deadlock with an
-        // append. A row it skips is being written by this node's own append (which renews
-        // it) or being claimed by another node after this node's lease ran out; either way
-        // it is still owned as of this statement's snapshot, which is what the SELECT returns.
-        let rows = sqlx::query(
-            "WITH renewed AS ( \
-                UPDATE instances SET lease_until = nagare_now_ms() + $2 \
-                WHERE id IN ( \
-                    SELECT id FROM instances WHERE owner = $1 FOR NO KEY UPDATE SKIP LOCKED)) \
-             SELECT id FROM instances WHERE owner = $1",
+        // One row, whatever the number of instances the node holds (see migration 7).
+        sqlx::query(
+            "INSERT INTO nodes (name, lease_until) VALUES ($1, nagare_now_ms() + $2) \
+             ON CONFLICT (name) DO UPDATE SET lease_until = EXCLUDED.lease_until",
         )
         .bind(node)
         .bind(millis(lease))
-        .fetch_all(&self.pool)
+        .execute(&self.pool)
         .await?;
+        let rows = sqlx::query("SELECT id FROM instances WHERE owner = $1")
+            .bind(node)
+            .fetch_all(&self.pool)
+            .await?;
         ids(rows)
     }
 
     async fn release_ended(&self, node: &str) -> Result<()> {
-        // SKIP LOCKED, as in renew: a row being written now is released at the next call.
+        // SKIP LOCKED: a row being written now is released at the next call.
         sqlx::query(
             "UPDATE instances SET owner = NULL, lease_until = NULL \
              WHERE id IN ( \
@@ -446,7 +461,13 @@ impl Store for Postgres {
         let keep = i64::try_from(keep.max(1)).unwrap_or(i64::MAX);
         let mut tx = self.pool.begin().await?;
         let taken = sqlx::query(
-            "UPDATE instances SET status = 'running', output = NULL, error = NULL,                  ended_at = NULL, updated_at = nagare_now_ms(), owner = $1,                  lease_until = nagare_now_ms() + $2, next_seq = LEAST(next_seq, $3)              WHERE id = $4 AND status IN ('completed', 'faulted', 'cancelled')                AND (owner IS NULL OR lease_until < nagare_now_ms() OR owner = $1)",
+            concat!(
+                "UPDATE instances SET status = 'running', output = NULL, error = NULL, \
+                    ended_at = NULL, updated_at = nagare_now_ms(), owner = $1, \
+                    lease_until = nagare_now_ms() + $2, next_seq = LEAST(next_seq, $3) \
+                 WHERE id = $4 AND status IN ('completed', 'faulted', 'cancelled') AND ",
+                movable!("$1")
+            ),
         )
         .bind(node)
         .bind(millis(lease))
@@ -1139,5 +1160,16 @@ async fn insert_instance(
         .bind(text(&new.started))
         .execute(&mut **tx)
         .await?;
+    // An owner without a node lease yet gets one, so its instance does not look abandoned
+    // once its own lease ran out; an existing one is the lease loop's to renew (DO NOTHING
+    // takes no lock on it, so creations do not queue on their node's row).
+    sqlx::query(
+        "INSERT INTO nodes (name, lease_until) VALUES ($1, nagare_now_ms() + $2) \
+         ON CONFLICT (name) DO NOTHING",
+    )
+    .bind(&new.owner)
+    .bind(millis(lease))
+    .execute(&mut **tx)
+    .await?;
     Ok(())
 }

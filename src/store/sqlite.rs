@@ -85,6 +85,20 @@ impl Sqlite {
     }
 }
 
+/// The condition under which an instance may be taken by the node bound at `node` (SQL
+/// placeholders), `now` being the time: it has no owner, is the node's own, or both its own
+/// lease and its owner's node lease ran out (see migration 7).
+/// A macro, so queries stay static strings.
+macro_rules! movable {
+    ($node:literal, $now:literal) => {
+        concat!(
+            "(owner IS NULL OR owner = ", $node, " OR (lease_until < ", $now,
+            " AND NOT EXISTS (SELECT 1 FROM nodes WHERE nodes.name = instances.owner \
+             AND nodes.lease_until >= ", $now, ")))"
+        )
+    };
+}
+
 /// A write transaction. IMMEDIATE takes the write lock at BEGIN, where the busy timeout
 /// applies; a deferred transaction that reads and then writes could instead fail at once with
 /// `SQLITE_BUSY` if another process wrote meanwhile.
@@ -360,16 +374,16 @@ impl Store for Sqlite {
         // instances instead of returning the same `limit` ones every time. They are found on
         // a reader, so the one writer is held only for the update by id (with the condition
         // checked again), not for scanning and sorting every live instance.
-        let candidates: Vec<String> = sqlx::query(
+        let candidates: Vec<String> = sqlx::query(concat!(
             "SELECT id FROM instances \
              WHERE id IN ( \
                 SELECT id FROM instances INDEXED BY instances_live \
                 WHERE status NOT IN ('completed', 'faulted', 'cancelled') \
                 UNION ALL SELECT instance_id FROM outbox) \
-               AND (owner IS NULL OR lease_until < ?2 OR owner = ?1) \
-             ORDER BY lease_until NULLS FIRST, id \
-             LIMIT ?3",
-        )
+               AND ",
+            movable!("?1", "?2"),
+            " ORDER BY lease_until NULLS FIRST, id LIMIT ?3"
+        ))
         .bind(node)
         .bind(now)
         .bind(i64::from(limit))
@@ -381,12 +395,12 @@ impl Store for Sqlite {
         if candidates.is_empty() {
             return Ok(Vec::new());
         }
-        let rows = sqlx::query(
+        let rows = sqlx::query(concat!(
             "UPDATE instances SET owner = ?1, lease_until = ?2 \
-             WHERE id IN (SELECT value FROM json_each(?4)) \
-               AND (owner IS NULL OR lease_until < ?3 OR owner = ?1) \
-             RETURNING id",
-        )
+             WHERE id IN (SELECT value FROM json_each(?4)) AND ",
+            movable!("?1", "?3"),
+            " RETURNING id"
+        ))
         .bind(node)
         .bind(now + millis(lease))
         .bind(now)
@@ -397,36 +411,22 @@ impl Store for Sqlite {
     }
 
     async fn renew(&self, node: &str, lease: Duration) -> Result<Vec<String>> {
-        // In slices of RENEW rows, each its own transaction: renewing 10,000 leases at once
-        // held the one writer for ~35 ms every second, and every event and step commit
-        // queued behind it. Walking the owner index by rowid visits each row once.
-        const RENEW: i64 = 500;
-        let until = now_ms() + millis(lease);
-        let mut held = Vec::new();
-        let mut after = i64::MIN;
-        loop {
-            let rows = sqlx::query(
-                "UPDATE instances SET lease_until = ?2 \
-                 WHERE rowid IN ( \
-                    SELECT rowid FROM instances WHERE owner = ?1 AND rowid > ?3 \
-                    ORDER BY rowid LIMIT ?4) \
-                 RETURNING id, rowid",
-            )
+        // One row, whatever the number of instances: renewing 10,000 instance leases held
+        // the one writer for ~35 ms every second, and every event and step commit queued
+        // behind it. What the node holds is read on a reader.
+        sqlx::query(
+            "INSERT INTO nodes (name, lease_until) VALUES (?1, ?2) \
+             ON CONFLICT (name) DO UPDATE SET lease_until = excluded.lease_until",
+        )
+        .bind(node)
+        .bind(now_ms() + millis(lease))
+        .execute(&self.writer)
+        .await?;
+        let rows = sqlx::query("SELECT id FROM instances WHERE owner = ?1")
             .bind(node)
-            .bind(until)
-            .bind(after)
-            .bind(RENEW)
-            .fetch_all(&self.writer)
+            .fetch_all(&self.reader)
             .await?;
-            let n = rows.len() as i64;
-            for r in &rows {
-                after = after.max(r.get::<i64, _>("rowid"));
-                held.push(r.get::<String, _>("id"));
-            }
-            if n < RENEW {
-                return Ok(held);
-            }
-        }
+        ids(rows)
     }
 
     async fn release_ended(&self, node: &str) -> Result<()> {
@@ -454,7 +454,13 @@ impl Store for Sqlite {
         let now = now_ms();
         let mut tx = write(&self.writer).await?;
         let taken = sqlx::query(
-            "UPDATE instances SET status = 'running', output = NULL, error = NULL,                  ended_at = NULL, updated_at = ?1, owner = ?2, lease_until = ?3,                  next_seq = MIN(next_seq, ?4)              WHERE id = ?5 AND status IN ('completed', 'faulted', 'cancelled')                AND (owner IS NULL OR lease_until < ?1 OR owner = ?2)",
+            concat!(
+                "UPDATE instances SET status = 'running', output = NULL, error = NULL, \
+                    ended_at = NULL, updated_at = ?1, owner = ?2, lease_until = ?3, \
+                    next_seq = MIN(next_seq, ?4) \
+                 WHERE id = ?5 AND status IN ('completed', 'faulted', 'cancelled') AND ",
+                movable!("?2", "?1")
+            ),
         )
         .bind(now)
         .bind(node)
@@ -1096,5 +1102,14 @@ async fn insert_instance(
         .bind(text(&new.started))
         .execute(&mut **tx)
         .await?;
+    // An owner without a node lease yet gets one, so its instance does not look abandoned
+    // once its own lease ran out; an existing one is the lease loop's to renew.
+    sqlx::query(
+        "INSERT INTO nodes (name, lease_until) VALUES (?1, ?2) ON CONFLICT (name) DO NOTHING",
+    )
+    .bind(&new.owner)
+    .bind(now + millis(lease))
+    .execute(&mut **tx)
+    .await?;
     Ok(())
 }

@@ -204,6 +204,27 @@ pub async fn renew_extends_every_lease_of_the_node(f: &Fixture) {
     );
 }
 
+/// A node's lease covers every instance it holds, also those whose own lease ran out long
+/// ago, and those it creates later; when the node stops renewing, all of them can move.
+pub async fn a_node_lease_covers_all_its_instances(f: &Fixture) {
+    let store = f.open().await;
+    create(&*store, 1, "a", Duration::ZERO).await;
+    assert_eq!(store.renew("a", SHORT * 3).await.unwrap(), [id(1)]);
+    create(&*store, 2, "a", Duration::ZERO).await;
+    tokio::time::sleep(Duration::from_millis(5)).await;
+    assert!(store.claim("b", LONG, 10).await.unwrap().is_empty());
+    let claimed = eventually("a's node lease to expire", || {
+        let store = store.clone();
+        async move {
+            let claimed = store.claim("b", LONG, 10).await.unwrap();
+            (!claimed.is_empty()).then_some(claimed)
+        }
+    })
+    .await;
+    assert_eq!(claimed, [id(1), id(2)]);
+    assert!(store.renew("a", LONG).await.unwrap().is_empty());
+}
+
 pub async fn release_all_frees_every_instance_of_the_node(f: &Fixture) {
     let store = f.open().await;
     create(&*store, 1, "a", LONG).await;

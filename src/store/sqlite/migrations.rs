@@ -2,7 +2,7 @@
 
 /// `(version, SQL)`, applied in order, each once, each in its own transaction.
 pub(super) const MIGRATIONS: &[(i64, &str)] =
-    &[(1, V1), (2, V2), (3, V3), (4, V4), (5, V5), (6, V6)];
+    &[(1, V1), (2, V2), (3, V3), (4, V4), (5, V5), (6, V6), (7, V7)];
 
 /// JSON is TEXT (key order survives), times are milliseconds since the epoch.
 const V1: &str = "
@@ -169,4 +169,21 @@ CREATE TABLE task_logs (
     text TEXT NOT NULL
 );
 CREATE INDEX task_logs_instance ON task_logs (instance_id, seq);
+"#;
+
+/// Node leases (issue 5): a node renews one row instead of the lease of every instance it
+/// holds; an instance moves only when both its own lease (set when it was created, claimed
+/// or written) and its owner's lease ran out. The nodes that own instances now are given
+/// their instances' latest lease, so nothing moves at the upgrade. Releasing ended instances
+/// reads only the ended ones a node still owns.
+const V7: &str = r#"
+CREATE TABLE nodes (
+    name TEXT PRIMARY KEY,
+    lease_until BIGINT NOT NULL
+);
+INSERT INTO nodes (name, lease_until)
+    SELECT owner, MAX(lease_until) FROM instances
+    WHERE owner IS NOT NULL AND lease_until IS NOT NULL GROUP BY owner;
+CREATE INDEX instances_ended_owned ON instances (owner)
+    WHERE owner IS NOT NULL AND status IN ('completed', 'faulted', 'cancelled');
 "#;
