@@ -354,11 +354,18 @@ pub trait Store: Send + Sync {
 
     /// Takes up to `limit` instances that need an owner — unfinished, or ended with queued
     /// outgoing events — whose own lease and whose owner's node lease both expired, that have
-    /// none, or that `node` itself held (a restarted node gets its instances back at once). Concurrent claims never take the same
+    /// none, or — with `own` — that `node` itself holds (a restarted node gets its instances
+    /// back at once; a running one has them already and leaves them out). Concurrent claims never take the same
     /// instance (`FOR UPDATE SKIP LOCKED` on PostgreSQL). Returns the ids now held by `node`.
     /// The oldest leases go first (no lease at all first), so unowned and expired instances
     /// come before the node's own, and repeated claims cycle through all of the node's own.
-    async fn claim(&self, node: &str, lease: Duration, limit: u32) -> Result<Vec<String>>;
+    async fn claim(
+        &self,
+        node: &str,
+        lease: Duration,
+        limit: u32,
+        own: bool,
+    ) -> Result<Vec<String>>;
     /// Extends `node`'s node lease (one row, whatever it holds); returns the ids it holds.
     async fn renew(&self, node: &str, lease: Duration) -> Result<Vec<String>>;
     /// Gives up `node`'s lease on the ended instances whose outgoing events were all sent.

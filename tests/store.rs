@@ -72,6 +72,7 @@ suite! {
     leases::claim_takes_unowned_instances_up_to_the_limit,
     leases::repeated_claims_cycle_through_own_instances,
     leases::concurrent_claims_never_share_an_instance,
+    leases::a_claim_without_own_takes_only_others,
     leases::ended_instances_are_held_while_events_wait,
     leases::renew_extends_every_lease_of_the_node,
     leases::a_node_lease_covers_all_its_instances,

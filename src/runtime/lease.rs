@@ -15,6 +15,9 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 use tokio::sync::Notify;
 
+/// Instances claimed at a time.
+const CLAIM: u32 = 500;
+
 pub struct Lease {
     pub store: Arc<dyn Store>,
     pub node: Node,
@@ -32,6 +35,10 @@ impl Lease {
 
     pub async fn run(self) {
         let mut adopted: HashSet<String> = HashSet::new();
+        // Whether the node may still hold instances it does not drive: at its start (a
+        // restart), and after it dropped everything. Until a claim has gone through all of
+        // them, claims include the node's own; then only the unowned and the abandoned.
+        let mut own = true;
         let mut last_renewal = Instant::now();
         let mut next = Instant::now();
         loop {
@@ -53,6 +60,7 @@ impl Lease {
                         eprintln!("nagare: cannot renew the leases of {}: {e}", self.name);
                         if last_renewal.elapsed() > self.lease * 2 / 3 {
                             adopted.clear();
+                            own = true;
                             self.node.send(Message::Held {
                                 ids: Vec::new(),
                                 as_of: Instant::now(),
@@ -60,8 +68,10 @@ impl Lease {
                         }
                     }
                 }
-                match self.store.claim(&self.name, self.lease, 500).await {
+                match self.store.claim(&self.name, self.lease, CLAIM, own).await {
                     Ok(claimed) => {
+                        // Fewer than asked: every candidate, the node's own included, came.
+                        own &= claimed.len() == CLAIM as usize;
                         for id in claimed {
                             if adopted.insert(id.clone()) {
                                 self.node.send(Message::Adopt { id });

@@ -31,16 +31,17 @@ const EVENTS_LOCK: i64 = 0x6576_656e_7473;
 
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 
-/// The condition under which an instance may be taken by the node bound at `$node`: it has
-/// no owner, is the node's own, or both its own lease and its owner's node lease ran out on
-/// the database clock (see migration 7). The instance's own lease matters to concurrent
+/// The condition under which an instance may be taken: it has no owner, `own` holds (the
+/// taker's own), or both its own lease and its owner's node lease ran out on the database
+/// clock (see migration 7). The instance's own lease matters to concurrent
 /// claims: a row another claim just took is re-checked on its new version, whose fresh lease
 /// fails the test even where the claimer's node row is not in this statement's snapshot.
 /// A macro, so queries stay static strings.
 macro_rules! movable {
-    ($node:literal) => {
+    ($own:literal) => {
         concat!(
-            "(owner IS NULL OR owner = ", $node,
+            "(owner IS NULL OR ",
+            $own,
             " OR (lease_until < nagare_now_ms() AND NOT EXISTS (SELECT 1 FROM nodes \
              WHERE nodes.name = instances.owner AND nodes.lease_until >= nagare_now_ms())))"
         )
@@ -380,7 +381,13 @@ impl Store for Postgres {
         Ok(lost)
     }
 
-    async fn claim(&self, node: &str, lease: Duration, limit: u32) -> Result<Vec<String>> {
+    async fn claim(
+        &self,
+        node: &str,
+        lease: Duration,
+        limit: u32,
+        own: bool,
+    ) -> Result<Vec<String>> {
         // SKIP LOCKED: concurrent claims take disjoint rows; a row another claim committed in
         // the meantime is re-checked against the WHERE clause (its new lease fails it).
         // The candidates come from the unfinished instances (a partial index: finished ones,
@@ -395,7 +402,7 @@ impl Store for Postgres {
                     WHERE status NOT IN ('completed', 'faulted', 'cancelled') \
                     UNION ALL SELECT instance_id FROM outbox) \
                   AND ",
-            movable!("$1"),
+            movable!("(owner = $1 AND $4)"),
             " ORDER BY lease_until NULLS FIRST, id \
                 LIMIT $3 \
                 FOR UPDATE SKIP LOCKED) \
@@ -406,6 +413,7 @@ impl Store for Postgres {
         .bind(node)
         .bind(millis(lease))
         .bind(i64::from(limit))
+        .bind(own)
         .fetch_all(&self.pool)
         .await?;
         ids(rows)
@@ -460,15 +468,13 @@ impl Store for Postgres {
     async fn rewind(&self, id: &str, keep: usize, node: &str, lease: Duration) -> Result<bool> {
         let keep = i64::try_from(keep.max(1)).unwrap_or(i64::MAX);
         let mut tx = self.pool.begin().await?;
-        let taken = sqlx::query(
-            concat!(
-                "UPDATE instances SET status = 'running', output = NULL, error = NULL, \
+        let taken = sqlx::query(concat!(
+            "UPDATE instances SET status = 'running', output = NULL, error = NULL, \
                     ended_at = NULL, updated_at = nagare_now_ms(), owner = $1, \
                     lease_until = nagare_now_ms() + $2, next_seq = LEAST(next_seq, $3) \
                  WHERE id = $4 AND status IN ('completed', 'faulted', 'cancelled') AND ",
-                movable!("$1")
-            ),
-        )
+            movable!("owner = $1")
+        ))
         .bind(node)
         .bind(millis(lease))
         .bind(keep)

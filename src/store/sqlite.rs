@@ -85,16 +85,20 @@ impl Sqlite {
     }
 }
 
-/// The condition under which an instance may be taken by the node bound at `node` (SQL
-/// placeholders), `now` being the time: it has no owner, is the node's own, or both its own
-/// lease and its owner's node lease ran out (see migration 7).
-/// A macro, so queries stay static strings.
+/// The condition under which an instance may be taken, `now` being the time (a placeholder):
+/// it has no owner, `own` holds (the taker's own), or both its own lease and its owner's node
+/// lease ran out (see migration 7). A macro, so queries stay static strings.
 macro_rules! movable {
-    ($node:literal, $now:literal) => {
+    ($own:literal, $now:literal) => {
         concat!(
-            "(owner IS NULL OR owner = ", $node, " OR (lease_until < ", $now,
+            "(owner IS NULL OR ",
+            $own,
+            " OR (lease_until < ",
+            $now,
             " AND NOT EXISTS (SELECT 1 FROM nodes WHERE nodes.name = instances.owner \
-             AND nodes.lease_until >= ", $now, ")))"
+             AND nodes.lease_until >= ",
+            $now,
+            ")))"
         )
     };
 }
@@ -366,7 +370,13 @@ impl Store for Sqlite {
         Ok(lost)
     }
 
-    async fn claim(&self, node: &str, lease: Duration, limit: u32) -> Result<Vec<String>> {
+    async fn claim(
+        &self,
+        node: &str,
+        lease: Duration,
+        limit: u32,
+        own: bool,
+    ) -> Result<Vec<String>> {
         let now = now_ms();
         // The candidates come from the unfinished instances (a partial index: finished ones,
         // the bulk of the table, are never scanned) and from those with queued events.
@@ -381,12 +391,13 @@ impl Store for Sqlite {
                 WHERE status NOT IN ('completed', 'faulted', 'cancelled') \
                 UNION ALL SELECT instance_id FROM outbox) \
                AND ",
-            movable!("?1", "?2"),
+            movable!("(owner = ?1 AND ?4)", "?2"),
             " ORDER BY lease_until NULLS FIRST, id LIMIT ?3"
         ))
         .bind(node)
         .bind(now)
         .bind(i64::from(limit))
+        .bind(own)
         .fetch_all(&self.reader)
         .await?
         .iter()
@@ -398,7 +409,7 @@ impl Store for Sqlite {
         let rows = sqlx::query(concat!(
             "UPDATE instances SET owner = ?1, lease_until = ?2 \
              WHERE id IN (SELECT value FROM json_each(?4)) AND ",
-            movable!("?1", "?3"),
+            movable!("owner = ?1", "?3"),
             " RETURNING id"
         ))
         .bind(node)
@@ -453,15 +464,13 @@ impl Store for Sqlite {
         let keep = i64::try_from(keep.max(1)).unwrap_or(i64::MAX);
         let now = now_ms();
         let mut tx = write(&self.writer).await?;
-        let taken = sqlx::query(
-            concat!(
-                "UPDATE instances SET status = 'running', output = NULL, error = NULL, \
+        let taken = sqlx::query(concat!(
+            "UPDATE instances SET status = 'running', output = NULL, error = NULL, \
                     ended_at = NULL, updated_at = ?1, owner = ?2, lease_until = ?3, \
                     next_seq = MIN(next_seq, ?4) \
                  WHERE id = ?5 AND status IN ('completed', 'faulted', 'cancelled') AND ",
-                movable!("?2", "?1")
-            ),
-        )
+            movable!("owner = ?2", "?1")
+        ))
         .bind(now)
         .bind(node)
         .bind(now + millis(lease))

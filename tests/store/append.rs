@@ -135,7 +135,7 @@ pub async fn a_node_that_lost_its_lease_cannot_append(f: &Fixture) {
     eventually("b to claim the expired lease", || {
         let store = store.clone();
         async move {
-            let claimed = store.claim("b", LONG, 10).await.unwrap();
+            let claimed = store.claim("b", LONG, 10, true).await.unwrap();
             claimed.contains(&id(1)).then_some(())
         }
     })

@@ -330,7 +330,7 @@ pub async fn an_event_starts_one_instance_per_workflow(f: &Fixture) {
     assert_eq!(row.created_at, first.created_at);
     assert_eq!(store.history(&id(1)).await.unwrap(), [started(1)]);
     assert_eq!(
-        store.claim("b", LONG, 10).await.unwrap(),
+        store.claim("b", LONG, 10, true).await.unwrap(),
         Vec::<String>::new()
     );
 

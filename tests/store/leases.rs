@@ -13,7 +13,7 @@ pub async fn claim_takes_expired_leases(f: &Fixture) {
     let claimed = eventually("the lease to expire", || {
         let store = store.clone();
         async move {
-            let claimed = store.claim("b", LONG, 10).await.unwrap();
+            let claimed = store.claim("b", LONG, 10, true).await.unwrap();
             (!claimed.is_empty()).then_some(claimed)
         }
     })
@@ -44,7 +44,7 @@ pub async fn claim_takes_expired_leases(f: &Fixture) {
 pub async fn claim_leaves_live_leases_alone(f: &Fixture) {
     let store = f.open().await;
     create(&*store, 1, "a", LONG).await;
-    assert!(store.claim("b", LONG, 10).await.unwrap().is_empty());
+    assert!(store.claim("b", LONG, 10, true).await.unwrap().is_empty());
     assert_eq!(
         store
             .instance(&id(1))
@@ -64,7 +64,10 @@ pub async fn a_restarted_node_gets_its_instances_back_at_once(f: &Fixture) {
     create(&*before, 3, "b", LONG).await;
     drop(before);
     let after = f.open().await;
-    assert_eq!(after.claim("a", LONG, 10).await.unwrap(), [id(1), id(2)]);
+    assert_eq!(
+        after.claim("a", LONG, 10, true).await.unwrap(),
+        [id(1), id(2)]
+    );
 }
 
 pub async fn claim_takes_unowned_instances_up_to_the_limit(f: &Fixture) {
@@ -73,14 +76,14 @@ pub async fn claim_takes_unowned_instances_up_to_the_limit(f: &Fixture) {
         create(&*store, n, "a", LONG).await;
     }
     store.release_all("a").await.unwrap();
-    assert!(store.claim("b", LONG, 0).await.unwrap().is_empty());
-    let first = store.claim("b", LONG, 2).await.unwrap();
+    assert!(store.claim("b", LONG, 0, true).await.unwrap().is_empty());
+    let first = store.claim("b", LONG, 2, true).await.unwrap();
     assert_eq!(first.len(), 2);
     // The three unowned ones come before b's own.
-    let second = store.claim("b", LONG, 3).await.unwrap();
+    let second = store.claim("b", LONG, 3, true).await.unwrap();
     let expected: Vec<_> = (1..=5).map(id).filter(|i| !first.contains(i)).collect();
     assert_eq!(second, expected);
-    assert!(store.claim("c", LONG, 10).await.unwrap().is_empty());
+    assert!(store.claim("c", LONG, 10, true).await.unwrap().is_empty());
 }
 
 pub async fn repeated_claims_cycle_through_own_instances(f: &Fixture) {
@@ -92,11 +95,23 @@ pub async fn repeated_claims_cycle_through_own_instances(f: &Fixture) {
     for _ in 0..3 {
         // Distinct lease times (milliseconds) between rounds.
         tokio::time::sleep(Duration::from_millis(5)).await;
-        let claimed = store.claim("a", LONG, 2).await.unwrap();
+        let claimed = store.claim("a", LONG, 2, true).await.unwrap();
         assert_eq!(claimed.len(), 2);
         seen.extend(claimed);
     }
     assert_eq!(seen, (1..=6).map(id).collect());
+}
+
+/// Without `own`, a claim leaves the node's own instances out (a running node drives them
+/// already) and takes only the unowned ones.
+pub async fn a_claim_without_own_takes_only_others(f: &Fixture) {
+    let store = f.open().await;
+    create(&*store, 1, "a", LONG).await;
+    create(&*store, 2, "b", LONG).await;
+    store.release_all("b").await.unwrap();
+    assert_eq!(store.claim("a", LONG, 10, false).await.unwrap(), [id(2)]);
+    assert!(store.claim("a", LONG, 10, false).await.unwrap().is_empty());
+    assert_eq!(store.claim("a", LONG, 10, true).await.unwrap().len(), 2);
 }
 
 pub async fn concurrent_claims_never_share_an_instance(f: &Fixture) {
@@ -114,7 +129,7 @@ pub async fn concurrent_claims_never_share_an_instance(f: &Fixture) {
             tokio::spawn(async move {
                 let node = format!("node-{i}");
                 loop {
-                    let ids = store.claim(&node, LONG, 3).await.unwrap();
+                    let ids = store.claim(&node, LONG, 3, true).await.unwrap();
                     let mut claimed = claimed.lock().unwrap();
                     for id in ids {
                         claimed.entry(id).or_default().insert(node.clone());
@@ -162,14 +177,17 @@ pub async fn ended_instances_are_held_while_events_wait(f: &Fixture) {
     assert_eq!(owner(3).await.as_deref(), Some("a"), "still pending");
 
     store.release_all("a").await.unwrap();
-    assert_eq!(store.claim("b", LONG, 10).await.unwrap(), [id(1), id(3)]);
+    assert_eq!(
+        store.claim("b", LONG, 10, true).await.unwrap(),
+        [id(1), id(3)]
+    );
     let outbox = store.outbox("b", 10).await.unwrap();
     assert_eq!(outbox.len(), 1);
     store.sent(&[outbox[0].seq]).await.unwrap();
     store.release_ended("b").await.unwrap();
     assert_eq!(owner(1).await, None);
     assert_eq!(owner(3).await.as_deref(), Some("b"));
-    assert!(store.claim("c", LONG, 10).await.unwrap().is_empty());
+    assert!(store.claim("c", LONG, 10, true).await.unwrap().is_empty());
 }
 
 pub async fn renew_extends_every_lease_of_the_node(f: &Fixture) {
@@ -184,14 +202,14 @@ pub async fn renew_extends_every_lease_of_the_node(f: &Fixture) {
     let claimed = eventually("b's lease to expire", || {
         let store = store.clone();
         async move {
-            let claimed = store.claim("c", LONG, 10).await.unwrap();
+            let claimed = store.claim("c", LONG, 10, true).await.unwrap();
             (!claimed.is_empty()).then_some(claimed)
         }
     })
     .await;
     assert_eq!(claimed, [id(3)]);
     tokio::time::sleep(SHORT).await;
-    assert_eq!(store.claim("c", LONG, 10).await.unwrap(), [id(3)]);
+    assert_eq!(store.claim("c", LONG, 10, true).await.unwrap(), [id(3)]);
     assert_eq!(
         store
             .instance(&id(1))
@@ -212,11 +230,11 @@ pub async fn a_node_lease_covers_all_its_instances(f: &Fixture) {
     assert_eq!(store.renew("a", SHORT * 3).await.unwrap(), [id(1)]);
     create(&*store, 2, "a", Duration::ZERO).await;
     tokio::time::sleep(Duration::from_millis(5)).await;
-    assert!(store.claim("b", LONG, 10).await.unwrap().is_empty());
+    assert!(store.claim("b", LONG, 10, true).await.unwrap().is_empty());
     let claimed = eventually("a's node lease to expire", || {
         let store = store.clone();
         async move {
-            let claimed = store.claim("b", LONG, 10).await.unwrap();
+            let claimed = store.claim("b", LONG, 10, true).await.unwrap();
             (!claimed.is_empty()).then_some(claimed)
         }
     })
@@ -244,7 +262,10 @@ pub async fn release_all_frees_every_instance_of_the_node(f: &Fixture) {
         Some("b")
     );
     assert!(store.renew("a", LONG).await.unwrap().is_empty());
-    assert_eq!(store.claim("c", LONG, 10).await.unwrap(), [id(1), id(2)]);
+    assert_eq!(
+        store.claim("c", LONG, 10, true).await.unwrap(),
+        [id(1), id(2)]
+    );
 }
 
 pub async fn renewing_while_appending_never_deadlocks(f: &Fixture) {

@@ -328,7 +328,7 @@ pub async fn a_queued_run_starts_once(f: &Fixture) {
     assert_eq!(created.input, json!({"n": 1}));
     assert_eq!(store.history(&id(1)).await.unwrap(), [started(1)]);
     assert!(
-        store.claim("b", LONG, 10).await.unwrap().is_empty(),
+        store.claim("b", LONG, 10, true).await.unwrap().is_empty(),
         "leased"
     );
 

@@ -1,8 +1,15 @@
 //! The PostgreSQL schema, as ordered migrations: append new versions, never edit applied ones.
 
 /// `(version, SQL)`, applied in order, each once, each in its own transaction.
-pub(super) const MIGRATIONS: &[(i64, &str)] =
-    &[(1, V1), (2, V2), (3, V3), (4, V4), (5, V5), (6, V6), (7, V7)];
+pub(super) const MIGRATIONS: &[(i64, &str)] = &[
+    (1, V1),
+    (2, V2),
+    (3, V3),
+    (4, V4),
+    (5, V5),
+    (6, V6),
+    (7, V7),
+];
 
 /// JSON is TEXT, not JSONB: JSONB reorders object keys, and documents must come back as they
 /// were written. Ids are compared bytewise (`COLLATE "C"`): UUID v7 strings then sort by time

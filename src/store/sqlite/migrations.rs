@@ -1,8 +1,15 @@
 //! The SQLite schema, as ordered migrations: append new versions, never edit applied ones.
 
 /// `(version, SQL)`, applied in order, each once, each in its own transaction.
-pub(super) const MIGRATIONS: &[(i64, &str)] =
-    &[(1, V1), (2, V2), (3, V3), (4, V4), (5, V5), (6, V6), (7, V7)];
+pub(super) const MIGRATIONS: &[(i64, &str)] = &[
+    (1, V1),
+    (2, V2),
+    (3, V3),
+    (4, V4),
+    (5, V5),
+    (6, V6),
+    (7, V7),
+];
 
 /// JSON is TEXT (key order survives), times are milliseconds since the epoch.
 const V1: &str = "
