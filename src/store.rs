@@ -366,8 +366,10 @@ pub trait Store: Send + Sync {
         limit: u32,
         own: bool,
     ) -> Result<Vec<String>>;
-    /// Extends `node`'s node lease (one row, whatever it holds); returns the ids it holds.
-    async fn renew(&self, node: &str, lease: Duration) -> Result<Vec<String>>;
+    /// Extends `node`'s node lease (one row, whatever it holds). While the lease ran, no
+    /// other node could take its instances, and the answer is `None`; when it had run out
+    /// (or there was none) some may have moved, and the answer is the ids it still holds.
+    async fn renew(&self, node: &str, lease: Duration) -> Result<Option<Vec<String>>>;
     /// Gives up `node`'s lease on the ended instances whose outgoing events were all sent.
     async fn release_ended(&self, node: &str) -> Result<()>;
     /// Gives up `node`'s leases on every instance (a clean shutdown).

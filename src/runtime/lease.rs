@@ -51,9 +51,12 @@ impl Lease {
                 }
                 let as_of = Instant::now();
                 match self.store.renew(&self.name, self.lease).await {
-                    Ok(held) => {
+                    Ok(None) => last_renewal = as_of,
+                    // The lease had run out: drop what another node took meanwhile.
+                    Ok(Some(held)) => {
                         last_renewal = as_of;
-                        adopted.retain(|id| held.contains(id));
+                        let still: HashSet<&String> = held.iter().collect();
+                        adopted.retain(|id| still.contains(id));
                         self.node.send(Message::Held { ids: held, as_of });
                     }
                     Err(e) => {

@@ -394,12 +394,22 @@ impl Store for Postgres {
         // the bulk of the table, are never scanned) and from those with queued events.
         // Oldest lease first (none at all first): repeated claims cycle through a node's own
         // instances instead of returning the same `limit` ones every time.
+        // The unfinished ones are looked up by owner (none, a node whose lease ran out, or
+        // with `own` this node) in a partial index, as on SQLite; the claimer's node row is
+        // written first, in its own statement, so every owner has one.
+        add_node(&self.pool, node, lease).await?;
         let rows = sqlx::query(concat!(
             "WITH candidates AS ( \
                 SELECT id FROM instances \
                 WHERE id IN ( \
                     SELECT id FROM instances \
+                    WHERE status NOT IN ('completed', 'faulted', 'cancelled') AND owner IS NULL \
+                    UNION ALL SELECT id FROM instances \
                     WHERE status NOT IN ('completed', 'faulted', 'cancelled') \
+                      AND owner IN (SELECT name FROM nodes WHERE lease_until < nagare_now_ms()) \
+                    UNION ALL SELECT id FROM instances \
+                    WHERE $4 AND status NOT IN ('completed', 'faulted', 'cancelled') \
+                      AND owner = $1 \
                     UNION ALL SELECT instance_id FROM outbox) \
                   AND ",
             movable!("(owner = $1 AND $4)"),
@@ -419,21 +429,28 @@ impl Store for Postgres {
         ids(rows)
     }
 
-    async fn renew(&self, node: &str, lease: Duration) -> Result<Vec<String>> {
-        // One row, whatever the number of instances the node holds (see migration 7).
-        sqlx::query(
-            "INSERT INTO nodes (name, lease_until) VALUES ($1, nagare_now_ms() + $2) \
-             ON CONFLICT (name) DO UPDATE SET lease_until = EXCLUDED.lease_until",
+    async fn renew(&self, node: &str, lease: Duration) -> Result<Option<Vec<String>>> {
+        // One row, whatever the number of instances the node holds (see migration 7). The
+        // CTEs read the lease before the upsert replaces it.
+        let row = sqlx::query(
+            "WITH before AS (SELECT lease_until FROM nodes WHERE name = $1), \
+                  renewed AS ( \
+                    INSERT INTO nodes (name, lease_until) VALUES ($1, nagare_now_ms() + $2) \
+                    ON CONFLICT (name) DO UPDATE SET lease_until = EXCLUDED.lease_until) \
+             SELECT COALESCE((SELECT lease_until >= nagare_now_ms() FROM before), false) AS ran",
         )
         .bind(node)
         .bind(millis(lease))
-        .execute(&self.pool)
+        .fetch_one(&self.pool)
         .await?;
+        if row.try_get::<bool, _>("ran")? {
+            return Ok(None);
+        }
         let rows = sqlx::query("SELECT id FROM instances WHERE owner = $1")
             .bind(node)
             .fetch_all(&self.pool)
             .await?;
-        ids(rows)
+        ids(rows).map(Some)
     }
 
     async fn release_ended(&self, node: &str) -> Result<()> {
@@ -490,6 +507,7 @@ impl Store for Postgres {
             .bind(keep)
             .execute(&mut *tx)
             .await?;
+        add_node(&mut *tx, node, lease).await?;
         tx.commit().await?;
         Ok(true)
     }
@@ -1166,16 +1184,21 @@ async fn insert_instance(
         .bind(text(&new.started))
         .execute(&mut **tx)
         .await?;
-    // An owner without a node lease yet gets one, so its instance does not look abandoned
-    // once its own lease ran out; an existing one is the lease loop's to renew (DO NOTHING
-    // takes no lock on it, so creations do not queue on their node's row).
+    add_node(&mut **tx, &new.owner, lease).await
+}
+
+/// Gives `node` a node lease for `lease` unless it has one: every owner has a node row, so a
+/// claim finds the instances of expired nodes through their names. An existing lease is the
+/// lease loop's to renew (DO NOTHING takes no lock on it, so creations do not queue on their
+/// node's row).
+async fn add_node<'e>(db: impl sqlx::PgExecutor<'e>, node: &str, lease: Duration) -> Result<()> {
     sqlx::query(
         "INSERT INTO nodes (name, lease_until) VALUES ($1, nagare_now_ms() + $2) \
          ON CONFLICT (name) DO NOTHING",
     )
-    .bind(&new.owner)
+    .bind(node)
     .bind(millis(lease))
-    .execute(&mut **tx)
+    .execute(db)
     .await?;
     Ok(())
 }

@@ -378,17 +378,25 @@ impl Store for Sqlite {
         own: bool,
     ) -> Result<Vec<String>> {
         let now = now_ms();
-        // The candidates come from the unfinished instances (a partial index: finished ones,
-        // the bulk of the table, are never scanned) and from those with queued events.
-        // Oldest lease first (none at all first): repeated claims cycle through a node's own
-        // instances instead of returning the same `limit` ones every time. They are found on
-        // a reader, so the one writer is held only for the update by id (with the condition
-        // checked again), not for scanning and sorting every live instance.
+        // The candidates: the unfinished instances without an owner, of nodes whose lease ran
+        // out, and (with `own`) the node's own — each looked up by owner in a partial index,
+        // so neither the finished instances (the bulk of the table) nor those of live nodes
+        // are read; every owner has a node row (written wherever an owner is) — plus those
+        // with queued events. Oldest lease first (none at all first): repeated claims cycle
+        // through a node's own instances instead of returning the same `limit` ones every
+        // time. They are found on a reader, so the one writer is held only for the update by
+        // id (with the condition checked again), not for scanning and sorting.
         let candidates: Vec<String> = sqlx::query(concat!(
             "SELECT id FROM instances \
              WHERE id IN ( \
-                SELECT id FROM instances INDEXED BY instances_live \
+                SELECT id FROM instances INDEXED BY instances_live_owner \
+                WHERE status NOT IN ('completed', 'faulted', 'cancelled') AND owner IS NULL \
+                UNION ALL SELECT id FROM instances INDEXED BY instances_live_owner \
                 WHERE status NOT IN ('completed', 'faulted', 'cancelled') \
+                  AND owner IN (SELECT name FROM nodes WHERE lease_until < ?2) \
+                UNION ALL SELECT id FROM instances INDEXED BY instances_live_owner \
+                WHERE ?4 AND status NOT IN ('completed', 'faulted', 'cancelled') \
+                  AND owner = ?1 \
                 UNION ALL SELECT instance_id FROM outbox) \
                AND ",
             movable!("(owner = ?1 AND ?4)", "?2"),
@@ -406,6 +414,7 @@ impl Store for Sqlite {
         if candidates.is_empty() {
             return Ok(Vec::new());
         }
+        let mut tx = write(&self.writer).await?;
         let rows = sqlx::query(concat!(
             "UPDATE instances SET owner = ?1, lease_until = ?2 \
              WHERE id IN (SELECT value FROM json_each(?4)) AND ",
@@ -416,28 +425,41 @@ impl Store for Sqlite {
         .bind(now + millis(lease))
         .bind(now)
         .bind(json!(candidates).to_string())
-        .fetch_all(&self.writer)
+        .fetch_all(&mut *tx)
         .await?;
+        add_node(&mut tx, node, now + millis(lease)).await?;
+        tx.commit().await?;
         ids(rows)
     }
 
-    async fn renew(&self, node: &str, lease: Duration) -> Result<Vec<String>> {
+    async fn renew(&self, node: &str, lease: Duration) -> Result<Option<Vec<String>>> {
         // One row, whatever the number of instances: renewing 10,000 instance leases held
         // the one writer for ~35 ms every second, and every event and step commit queued
-        // behind it. What the node holds is read on a reader.
+        // behind it. What the node holds is read (on a reader) only when it may have changed.
+        let now = now_ms();
+        let mut tx = write(&self.writer).await?;
+        let before: Option<i64> = sqlx::query("SELECT lease_until FROM nodes WHERE name = ?1")
+            .bind(node)
+            .fetch_optional(&mut *tx)
+            .await?
+            .map(|r| r.get(0));
         sqlx::query(
             "INSERT INTO nodes (name, lease_until) VALUES (?1, ?2) \
              ON CONFLICT (name) DO UPDATE SET lease_until = excluded.lease_until",
         )
         .bind(node)
-        .bind(now_ms() + millis(lease))
-        .execute(&self.writer)
+        .bind(now + millis(lease))
+        .execute(&mut *tx)
         .await?;
+        tx.commit().await?;
+        if before.is_some_and(|until| until >= now) {
+            return Ok(None);
+        }
         let rows = sqlx::query("SELECT id FROM instances WHERE owner = ?1")
             .bind(node)
             .fetch_all(&self.reader)
             .await?;
-        ids(rows)
+        ids(rows).map(Some)
     }
 
     async fn release_ended(&self, node: &str) -> Result<()> {
@@ -487,6 +509,7 @@ impl Store for Sqlite {
             .bind(keep)
             .execute(&mut *tx)
             .await?;
+        add_node(&mut tx, node, now + millis(lease)).await?;
         tx.commit().await?;
         Ok(true)
     }
@@ -1111,13 +1134,22 @@ async fn insert_instance(
         .bind(text(&new.started))
         .execute(&mut **tx)
         .await?;
-    // An owner without a node lease yet gets one, so its instance does not look abandoned
-    // once its own lease ran out; an existing one is the lease loop's to renew.
+    add_node(tx, &new.owner, now + millis(lease)).await
+}
+
+/// Gives `node` a node lease until `until` unless it has one: every owner has a node row, so
+/// a claim finds the instances of expired nodes through their names. An existing lease is
+/// the lease loop's to renew.
+async fn add_node(
+    tx: &mut sqlx::Transaction<'static, sqlx::Sqlite>,
+    node: &str,
+    until: i64,
+) -> Result<()> {
     sqlx::query(
         "INSERT INTO nodes (name, lease_until) VALUES (?1, ?2) ON CONFLICT (name) DO NOTHING",
     )
-    .bind(&new.owner)
-    .bind(now + millis(lease))
+    .bind(node)
+    .bind(until)
     .execute(&mut **tx)
     .await?;
     Ok(())

@@ -181,16 +181,20 @@ CREATE INDEX task_logs_instance ON task_logs (instance_id, seq);
 /// Node leases (issue 5): a node renews one row instead of the lease of every instance it
 /// holds; an instance moves only when both its own lease (set when it was created, claimed
 /// or written) and its owner's lease ran out. The nodes that own instances now are given
-/// their instances' latest lease, so nothing moves at the upgrade. Releasing ended instances
-/// reads only the ended ones a node still owns.
+/// their instances' latest lease, so nothing moves at the upgrade; from then on every owner
+/// has a node row. Claims read the unfinished instances by owner, and releasing ended
+/// instances reads only the ended ones a node still owns.
 const V7: &str = r#"
 CREATE TABLE nodes (
     name TEXT PRIMARY KEY,
     lease_until BIGINT NOT NULL
 );
 INSERT INTO nodes (name, lease_until)
-    SELECT owner, MAX(lease_until) FROM instances
-    WHERE owner IS NOT NULL AND lease_until IS NOT NULL GROUP BY owner;
+    SELECT owner, COALESCE(MAX(lease_until), 0) FROM instances
+    WHERE owner IS NOT NULL GROUP BY owner;
 CREATE INDEX instances_ended_owned ON instances (owner)
     WHERE owner IS NOT NULL AND status IN ('completed', 'faulted', 'cancelled');
+-- What claim reads: the unfinished instances by owner (none, or a node whose lease ran out).
+CREATE INDEX instances_live_owner ON instances (owner)
+    WHERE status NOT IN ('completed', 'faulted', 'cancelled');
 "#;
