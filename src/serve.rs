@@ -196,7 +196,6 @@ pub async fn serve(options: Options) -> Result<(), String> {
         node: node.clone(),
         plans: runs.plans.clone(),
         name: name.clone(),
-        lease: options.lease,
         wake: events.clone(),
         retention: options.event_retention,
     }

@@ -96,6 +96,13 @@ pub struct NewInstance {
     pub started: Value,
     pub created_at: i64,
     pub owner: String,
+    /// The stored events (seqs, ascending) that start it (`schedule.on`: one, or a set for
+    /// `all` and `until`), or none. An event starts at most one instance of a workflow: when
+    /// one of these already started an instance of `workflow`'s namespace/name, this one is
+    /// not created (nothing of it is written; [`Store::append`] reports it lost). Of
+    /// concurrent creations (several nodes) exactly one wins. The events themselves are not
+    /// looked up (a pruned or unknown seq starts like any other).
+    pub starts: Vec<i64>,
 }
 
 /// The read model of an instance, rewritten with each append that changes it.
@@ -340,7 +347,8 @@ pub trait Store: Send + Sync {
     /// Every stored version, ordered by namespace, name, then creation.
     async fn workflows(&self) -> Result<Vec<StoredWorkflow>>;
 
-    /// Creates an instance with its first record, owned by `new.owner` for `lease`.
+    /// Creates an instance with its first record, owned by `new.owner` for `lease` (an error
+    /// when its [`NewInstance::starts`] already started one).
     async fn create_instance(&self, new: &NewInstance, lease: Duration) -> Result<()>;
     async fn instance(&self, id: &str) -> Result<Option<InstanceRow>>;
     async fn instances(&self, filter: &Filter) -> Result<Vec<InstanceRow>>;
@@ -349,7 +357,8 @@ pub trait Store: Send + Sync {
 
     /// The group commit: writes every append in one transaction, each only while `node` holds
     /// the instance's lease (which the write renews for `lease`). Returns the ids of the
-    /// instances `node` does not hold (nothing was written for those).
+    /// instances `node` does not hold, and of the created ones whose events already started
+    /// an instance (nothing was written for those).
     async fn append(&self, node: &str, lease: Duration, batch: &[Append]) -> Result<Vec<String>>;
 
     /// Takes up to `limit` instances that need an owner — unfinished, or ended with queued
@@ -496,24 +505,22 @@ pub trait Store: Send + Sync {
         limit: u32,
     ) -> Result<Vec<StoredEvent>>;
     /// Deletes the events received before `before`, with the records of the instances they
-    /// started ([`Store::start_for_events`]; the instances themselves stay). Returns how many
+    /// started ([`NewInstance::starts`]; the instances themselves stay). Returns how many
     /// events were deleted.
     async fn prune_events(&self, before: i64) -> Result<u64>;
-    /// Starts an instance for the events `seqs` (ascending) of the workflow namespace/name
-    /// (`schedule.on`; a set of several for `all` and `until`): atomically, unless one of
-    /// those events already started an instance of that workflow, creates `new` exactly as
-    /// [`Store::create_instance`] does and records that the events started it. True when this
-    /// call created it; false, with nothing written, when an event had already started one:
-    /// of concurrent calls (several nodes), exactly one wins. The events themselves are not
-    /// looked up (a pruned or unknown seq is started like any other).
-    async fn start_for_events(
-        &self,
-        namespace: &str,
-        name: &str,
-        seqs: &[i64],
-        new: &NewInstance,
-        lease: Duration,
-    ) -> Result<bool>;
+    /// Creates `new` on its own, as a group commit of it alone would (so under the same
+    /// guard of [`NewInstance::starts`]): true when created, false when its events had
+    /// already started an instance of the workflow.
+    async fn start_for_events(&self, new: &NewInstance, lease: Duration) -> Result<bool> {
+        let alone = Append {
+            instance: new.id.clone(),
+            created: Some(new.clone()),
+            records: Vec::new(),
+            summary: None,
+            outbox: Vec::new(),
+        };
+        Ok(self.append(&new.owner, lease, &[alone]).await?.is_empty())
+    }
     /// Which of `seqs` already started an instance of the workflow.
     async fn started_events(&self, namespace: &str, name: &str, seqs: &[i64]) -> Result<Vec<i64>>;
 

@@ -107,6 +107,7 @@ suite! {
     events::a_batch_of_a_thousand_events_round_trips,
     events::events_survive_reopening,
     events::an_event_set_starts_once_or_not_at_all,
+    events::a_refused_start_leaves_the_rest_of_its_group_commit,
     logs::logs_are_read_in_order_by_instance_and_task,
     logs::a_big_batch_of_log_pieces_is_paged,
     durability::data_survives_reopening,
@@ -202,6 +203,7 @@ pub fn new_instance(n: u32, owner: &str) -> NewInstance {
         started: started(n),
         created_at: 1_700_000_000_000 + i64::from(n),
         owner: owner.into(),
+        starts: Vec::new(),
     }
 }
 

@@ -6,7 +6,7 @@
 //! The store's event log is the source of truth; this loop tails it by sequence number. It
 //! wakes at once for events stored by this node and every 200 ms for those of other nodes.
 //! On start it reads again the events of the retention window, so events that arrived while
-//! the node was down still start their instances (`Store::start_for_events` makes that happen
+//! the node was down still start their instances (`NewInstance::starts` makes that happen
 //! once per workflow and event, across nodes and restarts: a set of events starts all or
 //! nothing, and events another start consumed are skipped, or dropped from the sets being
 //! gathered). Listens catch up on their own when they begin (see `node.rs`), and the engine
@@ -25,7 +25,7 @@ use serde_json::Value;
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 use std::time::Duration;
-use tokio::sync::Notify;
+use tokio::sync::{Notify, oneshot};
 
 /// Events read from the log at a time.
 const PAGE: u32 = 1000;
@@ -35,9 +35,8 @@ pub struct Inbound {
     pub store: Arc<dyn Store>,
     pub node: Node,
     pub plans: Plans,
-    /// This node's name and lease (a started instance is this node's).
+    /// This node's name (a started instance is this node's).
     pub name: String,
-    pub lease: Duration,
     /// Nudged when this node stored events.
     pub wake: Arc<Notify>,
     /// How long stored events are kept (and read again on start).
@@ -212,28 +211,17 @@ impl Inbound {
         }
     }
 
-    /// Starts an instance for a set of events; false when one of them already started one.
+    /// Starts an instance for a set of events: the engine creates it in its next group commit
+    /// (see [`crate::store::NewInstance::starts`]), so a start costs no write of its own. A set
+    /// waits for that commit: false when one of its events had already started an instance,
+    /// and the set is gathered again without them. A single event's start is not waited for:
+    /// refused, it leaves nothing to gather (a failed commit is reported by the engine).
     async fn start(&self, key: &WorkflowKey, start: &Start) -> bool {
         let input = Value::Array(start.events.clone());
-        let new = new_instance(key.clone(), input, &self.name, false);
-        match self
-            .store
-            .start_for_events(&key.namespace, &key.name, &start.seqs, &new, self.lease)
-            .await
-        {
-            Ok(true) => {
-                self.node.send(Message::Stored { new });
-                true
-            }
-            Ok(false) => false,
-            Err(e) => {
-                eprintln!(
-                    "nagare: cannot start {}/{} for events {:?}: {e}",
-                    key.namespace, key.name, start.seqs
-                );
-                // Not refused by another start: nothing to gather again.
-                true
-            }
-        }
+        let mut new = new_instance(key.clone(), input, &self.name, false);
+        new.starts = start.seqs.clone();
+        let (reply, committed) = oneshot::channel();
+        self.node.send(Message::Create { new, reply });
+        start.seqs.len() == 1 || matches!(committed.await, Ok(Ok(())))
     }
 }

@@ -65,6 +65,7 @@ pub fn new_instance(
         started: serde_json::to_value(&started).unwrap_or_default(),
         created_at: now,
         owner: owner.to_string(),
+        starts: Vec::new(),
     }
 }
 

@@ -69,7 +69,8 @@ pub enum Message {
         new: NewInstance,
     },
     /// Create an instance and drive it: its row and first records are written by the next
-    /// group commit, then `reply` is answered (an error: nothing was written).
+    /// group commit, then `reply` is answered (an error: nothing was written, e.g. because
+    /// its `starts` had already started an instance).
     Create {
         new: NewInstance,
         reply: oneshot::Sender<Result<(), String>>,
@@ -581,9 +582,16 @@ impl Engine {
         if queued {
             self.outbox.notify_one();
         }
+        let lost: HashSet<String> = lost.into_iter().collect();
         for (id, w) in work {
+            // A creation is lost when its events had already started an instance.
+            let written = if lost.contains(&id) {
+                Err(format!("instance {id} was not written"))
+            } else {
+                Ok(())
+            };
             for reply in w.replies {
-                let _ = reply.send(Ok(()));
+                let _ = reply.send(written.clone());
             }
             if w.broken.is_some() {
                 self.waiters.wake(&id);

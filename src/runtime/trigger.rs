@@ -20,7 +20,7 @@
 //! (there is none before the start), so `$input` is null.
 //!
 //! Exactly once: a start names every event it consumed (`Start::seqs`); the store records them
-//! all or none (`Store::start_for_events`), so an event starts at most one instance of a
+//! all or none (`NewInstance::starts`), so an event starts at most one instance of a
 //! workflow even when several nodes gather the same sets, and [`Trigger::forget`] dissolves
 //! the sets that another node's start took events from.
 

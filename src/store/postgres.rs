@@ -183,6 +183,9 @@ impl Store for Postgres {
 
     async fn create_instance(&self, new: &NewInstance, lease: Duration) -> Result<()> {
         let mut tx = self.pool.begin().await?;
+        if !record_starts(&mut tx, new).await? {
+            return Err(shared::started_already(new));
+        }
         insert_instance(&mut tx, new, lease).await?;
         tx.commit().await?;
         Ok(())
@@ -250,7 +253,29 @@ impl Store for Postgres {
         if batch.is_empty() {
             return Ok(Vec::new());
         }
-        let groups = group(batch);
+        let mut groups = group(batch);
+        let mut tx = self.pool.begin().await?;
+        // A creation its events refuse is not inserted, and nothing else of it is written.
+        // Creations record their starts in one order (workflow, then seqs), so two nodes'
+        // batches starting the same events wait on each other instead of deadlocking.
+        let mut created: Vec<&NewInstance> =
+            batch.iter().filter_map(|a| a.created.as_ref()).collect();
+        created.sort_by(|a, b| {
+            (&a.workflow.namespace, &a.workflow.name, &a.starts).cmp(&(
+                &b.workflow.namespace,
+                &b.workflow.name,
+                &b.starts,
+            ))
+        });
+        let mut refused = Vec::new();
+        for new in created {
+            if record_starts(&mut tx, new).await? {
+                insert_instance(&mut tx, new, lease).await?;
+            } else {
+                refused.push(new.id.clone());
+            }
+        }
+        groups.retain(|g| !refused.iter().any(|id| id == g.instance));
         // The batch travels as arrays (one per column, unnested by the server), so a batch
         // costs three statements however many instances it names.
         let mut ids = Vec::with_capacity(groups.len());
@@ -275,10 +300,6 @@ impl Store for Postgres {
             errors.push(error);
             tasks.push(task_list);
             ended.push(ended_at);
-        }
-        let mut tx = self.pool.begin().await?;
-        for created in batch.iter().filter_map(|a| a.created.as_ref()) {
-            insert_instance(&mut tx, created, lease).await?;
         }
         // Lock the held rows first, in id order: two transactions that lock rows in the same
         // order cannot deadlock, whatever order their batches name the instances in. Until
@@ -333,7 +354,7 @@ impl Store for Postgres {
         }
         let (mut record_ids, mut seqs, mut records) = (Vec::new(), Vec::new(), Vec::new());
         let (mut event_ids, mut destinations, mut events) = (Vec::new(), Vec::new(), Vec::new());
-        let mut lost = Vec::new();
+        let mut lost = refused;
         for g in &groups {
             let Some(&next_seq) = next.get(g.instance) else {
                 lost.push(g.instance.to_string());
@@ -1016,40 +1037,6 @@ impl Store for Postgres {
         Ok(u64::try_from(deleted).unwrap_or(0))
     }
 
-    async fn start_for_events(
-        &self,
-        namespace: &str,
-        name: &str,
-        seqs: &[i64],
-        new: &NewInstance,
-        lease: Duration,
-    ) -> Result<bool> {
-        // The starts are recorded first: a concurrent start of the same event waits on the
-        // primary key for this commit, then does nothing and returns false (rolling back, by
-        // dropping `tx`) before writing its instance (the foreign key to it is checked at
-        // commit). Seqs come ascending, so two overlapping sets lock in one order.
-        let mut tx = self.pool.begin().await?;
-        for seq in seqs {
-            let recorded = sqlx::query(
-                "INSERT INTO event_starts (namespace, name, seq, instance_id) \
-                 VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING",
-            )
-            .bind(namespace)
-            .bind(name)
-            .bind(seq)
-            .bind(&new.id)
-            .execute(&mut *tx)
-            .await?
-            .rows_affected();
-            if recorded == 0 {
-                return Ok(false);
-            }
-        }
-        insert_instance(&mut tx, new, lease).await?;
-        tx.commit().await?;
-        Ok(true)
-    }
-
     async fn started_events(&self, namespace: &str, name: &str, seqs: &[i64]) -> Result<Vec<i64>> {
         let rows = sqlx::query(
             "SELECT seq FROM event_starts WHERE namespace = $1 AND name = $2 \
@@ -1185,6 +1172,44 @@ async fn insert_instance(
         .execute(&mut **tx)
         .await?;
     add_node(&mut **tx, &new.owner, lease).await
+}
+
+/// Records that `new.starts` started `new` (see [`NewInstance::starts`]); false, with nothing
+/// recorded, when one of them already started an instance of its workflow. A concurrent start
+/// of the same event waits on the primary key for the other commit, then does nothing (the
+/// foreign key to the instance is checked at commit); a savepoint undoes a set's recorded
+/// part and leaves the rest of the batch. Seqs come ascending, so two overlapping sets lock
+/// in one order.
+async fn record_starts(
+    tx: &mut sqlx::Transaction<'static, sqlx::Postgres>,
+    new: &NewInstance,
+) -> Result<bool> {
+    if new.starts.is_empty() {
+        return Ok(true);
+    }
+    sqlx::query("SAVEPOINT starts").execute(&mut **tx).await?;
+    let recorded = sqlx::query(
+        "INSERT INTO event_starts (namespace, name, seq, instance_id) \
+         SELECT $1, $2, seq, $3 FROM unnest($4::bigint[]) WITH ORDINALITY AS s(seq, n) \
+         ORDER BY n ON CONFLICT DO NOTHING",
+    )
+    .bind(&new.workflow.namespace)
+    .bind(&new.workflow.name)
+    .bind(&new.id)
+    .bind(&new.starts)
+    .execute(&mut **tx)
+    .await?
+    .rows_affected();
+    let won = recorded == new.starts.len() as u64;
+    if !won {
+        sqlx::query("ROLLBACK TO SAVEPOINT starts")
+            .execute(&mut **tx)
+            .await?;
+    }
+    sqlx::query("RELEASE SAVEPOINT starts")
+        .execute(&mut **tx)
+        .await?;
+    Ok(won)
 }
 
 /// Gives `node` a node lease for `lease` unless it has one: every owner has a node row, so a

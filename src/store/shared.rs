@@ -1,9 +1,9 @@
 //! What both backends share: JSON as text, row decoding, the batch grouping, limits.
 
 use super::{
-    Append, Control, EVENT_PAGE_MAX, Error, InstanceRow, LOG_PAGE_MAX, LogChunk, MARKS, NewRun,
-    Outgoing, Result, RunRow, StoredEvent, StoredLog, StoredWorkflow, Summary, WorkflowKey,
-    WorkflowSettings,
+    Append, Control, EVENT_PAGE_MAX, Error, InstanceRow, LOG_PAGE_MAX, LogChunk, MARKS,
+    NewInstance, NewRun, Outgoing, Result, RunRow, StoredEvent, StoredLog, StoredWorkflow, Summary,
+    WorkflowKey, WorkflowSettings,
 };
 use serde_json::Value;
 use sqlx::{ColumnIndex, Decode, Row, Type};
@@ -545,6 +545,14 @@ pub(super) fn group(batch: &[Append]) -> Vec<Group<'_>> {
         }
     }
     groups
+}
+
+/// The error of creating an instance on its own whose events already started one.
+pub(super) fn started_already(new: &NewInstance) -> Error {
+    Error(format!(
+        "instance {}: events {:?} already started an instance of {}/{}",
+        new.id, new.starts, new.workflow.namespace, new.workflow.name
+    ))
 }
 
 /// A connection URL fit for an error message: the password is masked.

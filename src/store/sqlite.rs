@@ -208,6 +208,9 @@ impl Store for Sqlite {
 
     async fn create_instance(&self, new: &NewInstance, lease: Duration) -> Result<()> {
         let mut tx = write(&self.writer).await?;
+        if !record_starts(&mut tx, new).await? {
+            return Err(shared::started_already(new));
+        }
         insert_instance(&mut tx, new, lease).await?;
         tx.commit().await?;
         Ok(())
@@ -275,8 +278,19 @@ impl Store for Sqlite {
         if batch.is_empty() {
             return Ok(Vec::new());
         }
-        let groups = group(batch);
+        let mut groups = group(batch);
         let now = now_ms();
+        let mut tx = write(&self.writer).await?;
+        // A creation its events refuse is not inserted, and nothing else of it is written.
+        let mut refused = Vec::new();
+        for created in batch.iter().filter_map(|a| a.created.as_ref()) {
+            if record_starts(&mut tx, created).await? {
+                insert_instance(&mut tx, created, lease).await?;
+            } else {
+                refused.push(created.id.clone());
+            }
+        }
+        groups.retain(|g| !refused.iter().any(|id| id == g.instance));
         // The whole batch travels as one JSON array per statement (read back with json_each),
         // so a batch costs three statements however many instances it names.
         let updates: Vec<Value> = groups
@@ -297,10 +311,6 @@ impl Store for Sqlite {
                 None => json!([g.instance, g.records.len(), 0]),
             })
             .collect();
-        let mut tx = write(&self.writer).await?;
-        for created in batch.iter().filter_map(|a| a.created.as_ref()) {
-            insert_instance(&mut tx, created, lease).await?;
-        }
         // `+owner` keeps the owner index out of the plan, so SQLite walks the batch and looks
         // each id up, instead of scanning the batch once per row the node owns.
         let rows = sqlx::query(
@@ -333,7 +343,7 @@ impl Store for Sqlite {
         }
         let mut records = Vec::new();
         let mut events = Vec::new();
-        let mut lost = Vec::new();
+        let mut lost = refused;
         for g in &groups {
             let Some(&next_seq) = next.get(g.instance) else {
                 lost.push(g.instance.to_string());
@@ -987,38 +997,6 @@ impl Store for Sqlite {
         Ok(deleted)
     }
 
-    async fn start_for_events(
-        &self,
-        namespace: &str,
-        name: &str,
-        seqs: &[i64],
-        new: &NewInstance,
-        lease: Duration,
-    ) -> Result<bool> {
-        // The write transaction is the lock; the starts are recorded first, so a false answer
-        // rolls back (dropping `tx`) before anything else is written.
-        let mut tx = write(&self.writer).await?;
-        for seq in seqs {
-            let recorded = sqlx::query(
-                "INSERT INTO event_starts (namespace, name, seq, instance_id) \
-                 VALUES (?1, ?2, ?3, ?4) ON CONFLICT DO NOTHING",
-            )
-            .bind(namespace)
-            .bind(name)
-            .bind(seq)
-            .bind(&new.id)
-            .execute(&mut *tx)
-            .await?
-            .rows_affected();
-            if recorded == 0 {
-                return Ok(false);
-            }
-        }
-        insert_instance(&mut tx, new, lease).await?;
-        tx.commit().await?;
-        Ok(true)
-    }
-
     async fn started_events(&self, namespace: &str, name: &str, seqs: &[i64]) -> Result<Vec<i64>> {
         let rows = sqlx::query(
             "SELECT seq FROM event_starts WHERE namespace = ?1 AND name = ?2 \
@@ -1135,6 +1113,37 @@ async fn insert_instance(
         .execute(&mut **tx)
         .await?;
     add_node(tx, &new.owner, now + millis(lease)).await
+}
+
+/// Records that `new.starts` started `new` (see [`NewInstance::starts`]); false, with nothing
+/// recorded, when one of them already started an instance of its workflow. The single writer
+/// is the lock; a savepoint undoes a set's recorded part, and leaves the rest of the batch.
+async fn record_starts(
+    tx: &mut sqlx::Transaction<'static, sqlx::Sqlite>,
+    new: &NewInstance,
+) -> Result<bool> {
+    if new.starts.is_empty() {
+        return Ok(true);
+    }
+    sqlx::query("SAVEPOINT starts").execute(&mut **tx).await?;
+    // `WHERE true`: an upsert from a SELECT needs it (SQLite's parsing ambiguity).
+    let recorded = sqlx::query(
+        "INSERT INTO event_starts (namespace, name, seq, instance_id) \
+         SELECT ?1, ?2, value, ?3 FROM json_each(?4) WHERE true ON CONFLICT DO NOTHING",
+    )
+    .bind(&new.workflow.namespace)
+    .bind(&new.workflow.name)
+    .bind(&new.id)
+    .bind(json!(new.starts).to_string())
+    .execute(&mut **tx)
+    .await?
+    .rows_affected();
+    let won = recorded == new.starts.len() as u64;
+    if !won {
+        sqlx::query("ROLLBACK TO starts").execute(&mut **tx).await?;
+    }
+    sqlx::query("RELEASE starts").execute(&mut **tx).await?;
+    Ok(won)
 }
 
 /// Gives `node` a node lease until `until` unless it has one: every owner has a node row, so

@@ -1,8 +1,8 @@
 //! Incoming CloudEvents (issue 5): stored once per (source, id) in one delivery order, read by
 //! seq or by type and time, pruned by age; and `schedule.on` starts, one instance per event.
 
-use super::{Fixture, LONG, id, new_instance, started};
-use nagare::store::{Store, StoredEvent};
+use super::{Fixture, LONG, id, key, new_instance, started};
+use nagare::store::{Append, NewInstance, Store, StoredEvent};
 use serde_json::{Value, json};
 use std::collections::HashSet;
 use std::sync::Arc;
@@ -273,13 +273,19 @@ pub async fn prune_removes_only_older_events_and_their_starts(f: &Fixture) {
     let new = put_new(&*store, &[event("/s", "3", "t")], T0 + 20).await;
     assert!(
         store
-            .start_for_events("default", "greet", &[old[0]], &new_instance(1, "a"), LONG)
+            .start_for_events(
+                &starting("default", "greet", &[old[0]], &new_instance(1, "a")),
+                LONG
+            )
             .await
             .unwrap()
     );
     assert!(
         store
-            .start_for_events("default", "greet", &[new[0]], &new_instance(2, "a"), LONG)
+            .start_for_events(
+                &starting("default", "greet", &[new[0]], &new_instance(2, "a")),
+                LONG
+            )
             .await
             .unwrap()
     );
@@ -293,13 +299,19 @@ pub async fn prune_removes_only_older_events_and_their_starts(f: &Fixture) {
     assert!(store.instance(&id(1)).await.unwrap().is_some());
     assert!(
         store
-            .start_for_events("default", "greet", &[old[0]], &new_instance(3, "a"), LONG)
+            .start_for_events(
+                &starting("default", "greet", &[old[0]], &new_instance(3, "a")),
+                LONG
+            )
             .await
             .unwrap()
     );
     assert!(
         !store
-            .start_for_events("default", "greet", &[new[0]], &new_instance(4, "a"), LONG)
+            .start_for_events(
+                &starting("default", "greet", &[new[0]], &new_instance(4, "a")),
+                LONG
+            )
             .await
             .unwrap()
     );
@@ -318,7 +330,7 @@ pub async fn an_event_starts_one_instance_per_workflow(f: &Fixture) {
     let first = new_instance(1, "a");
     assert!(
         store
-            .start_for_events("default", "greet", &[seq], &first, LONG)
+            .start_for_events(&starting("default", "greet", &[seq], &first), LONG)
             .await
             .unwrap()
     );
@@ -337,7 +349,10 @@ pub async fn an_event_starts_one_instance_per_workflow(f: &Fixture) {
     // The same event again, from another node: nothing is written.
     assert!(
         !store
-            .start_for_events("default", "greet", &[seq], &new_instance(2, "b"), LONG)
+            .start_for_events(
+                &starting("default", "greet", &[seq], &new_instance(2, "b")),
+                LONG
+            )
             .await
             .unwrap()
     );
@@ -345,7 +360,7 @@ pub async fn an_event_starts_one_instance_per_workflow(f: &Fixture) {
     // Even when the same instance id is offered again.
     assert!(
         !store
-            .start_for_events("default", "greet", &[seq], &first, LONG)
+            .start_for_events(&starting("default", "greet", &[seq], &first), LONG)
             .await
             .unwrap()
     );
@@ -366,7 +381,10 @@ pub async fn an_event_starts_one_instance_per_workflow(f: &Fixture) {
     ] {
         assert!(
             store
-                .start_for_events(namespace, name, &[seq], &new_instance(n, "a"), LONG)
+                .start_for_events(
+                    &starting(namespace, name, &[seq], &new_instance(n, "a")),
+                    LONG
+                )
                 .await
                 .unwrap(),
             "{namespace}/{name} for {seq}"
@@ -375,12 +393,18 @@ pub async fn an_event_starts_one_instance_per_workflow(f: &Fixture) {
     }
     // An instance id already taken is an error, and records no start.
     let taken = store
-        .start_for_events("default", "greet", &[seq + 2], &new_instance(1, "a"), LONG)
+        .start_for_events(
+            &starting("default", "greet", &[seq + 2], &new_instance(1, "a")),
+            LONG,
+        )
         .await;
     assert!(taken.is_err(), "{taken:?}");
     assert!(
         store
-            .start_for_events("default", "greet", &[seq + 2], &new_instance(6, "a"), LONG)
+            .start_for_events(
+                &starting("default", "greet", &[seq + 2], &new_instance(6, "a")),
+                LONG
+            )
             .await
             .unwrap()
     );
@@ -405,7 +429,7 @@ pub async fn concurrent_starts_for_an_event_have_one_winner(f: &Fixture) {
                 tokio::spawn(async move {
                     let new = new_instance(n, &format!("node{i}"));
                     let won = store
-                        .start_for_events("default", "greet", &[seq], &new, LONG)
+                        .start_for_events(&starting("default", "greet", &[seq], &new), LONG)
                         .await
                         .unwrap();
                     (n, won)
@@ -505,7 +529,10 @@ pub async fn events_survive_reopening(f: &Fixture) {
     let put = put_new(&*store, &[event("/s", "1", "t"), event("/s", "2", "t")], T0).await;
     assert!(
         store
-            .start_for_events("default", "greet", &[put[0]], &new_instance(1, "a"), LONG)
+            .start_for_events(
+                &starting("default", "greet", &[put[0]], &new_instance(1, "a")),
+                LONG
+            )
             .await
             .unwrap()
     );
@@ -521,7 +548,10 @@ pub async fn events_survive_reopening(f: &Fixture) {
     );
     assert!(
         !store
-            .start_for_events("default", "greet", &[put[0]], &new_instance(2, "a"), LONG)
+            .start_for_events(
+                &starting("default", "greet", &[put[0]], &new_instance(2, "a")),
+                LONG
+            )
             .await
             .unwrap()
     );
@@ -546,7 +576,10 @@ pub async fn an_event_set_starts_once_or_not_at_all(f: &Fixture) {
         let store = store.clone();
         async move {
             store
-                .start_for_events("default", "greet", &seqs, &new_instance(n, "a"), LONG)
+                .start_for_events(
+                    &starting("default", "greet", &seqs, &new_instance(n, "a")),
+                    LONG,
+                )
                 .await
                 .unwrap()
         }
@@ -573,4 +606,81 @@ pub async fn an_event_set_starts_once_or_not_at_all(f: &Fixture) {
             .unwrap()
             .is_empty()
     );
+}
+
+/// Starts ride the group commit: in one batch, a creation whose events already started an
+/// instance is reported lost with nothing of it written, and the rest of the batch is written
+/// (other creations, a set that won, an existing instance's records).
+pub async fn a_refused_start_leaves_the_rest_of_its_group_commit(f: &Fixture) {
+    let store = f.open().await;
+    let s = put_new(
+        &*store,
+        &[
+            event("/s", "1", "a"),
+            event("/s", "2", "b"),
+            event("/s", "3", "c"),
+        ],
+        T0,
+    )
+    .await;
+    assert!(
+        store
+            .start_for_events(
+                &starting("default", "greet", &[s[0]], &new_instance(1, "a")),
+                LONG
+            )
+            .await
+            .unwrap()
+    );
+    let created = |n: u32, seqs: &[i64]| Append {
+        created: Some(starting("default", "greet", seqs, &new_instance(n, "a"))),
+        ..super::append(n, vec![json!({"step": n})], None, vec![json!({"id": n})])
+    };
+    let batch = [
+        created(2, &[s[1]]),
+        // Its second event started instance 1.
+        created(3, &[s[2], s[0]]),
+        super::append(1, vec![json!({"step": 1})], None, vec![]),
+        created(4, &[s[2]]),
+    ];
+    let lost = store.append("a", LONG, &batch).await.unwrap();
+    assert_eq!(lost, [id(3)]);
+    assert!(store.instance(&id(3)).await.unwrap().is_none());
+    assert!(store.history(&id(3)).await.unwrap().is_empty());
+    for n in [2, 4] {
+        assert_eq!(
+            store.history(&id(n)).await.unwrap(),
+            [started(n), json!({"step": n})]
+        );
+    }
+    assert_eq!(
+        store.history(&id(1)).await.unwrap(),
+        [started(1), json!({"step": 1})]
+    );
+    // Only the winners' events are recorded, each for its own instance.
+    assert_eq!(
+        store.started_events("default", "greet", &s).await.unwrap(),
+        s
+    );
+    let outgoing = store.outbox("a", 10).await.unwrap();
+    let ids: Vec<&Value> = outgoing.iter().map(|o| &o.event["id"]).collect();
+    assert_eq!(ids, [&json!(2), &json!(4)]);
+    // Created on its own, a refused start is an error and writes nothing.
+    let again = store
+        .create_instance(
+            &starting("default", "greet", &[s[1]], &new_instance(5, "a")),
+            LONG,
+        )
+        .await;
+    assert!(again.is_err(), "{again:?}");
+    assert!(store.instance(&id(5)).await.unwrap().is_none());
+}
+
+/// `new` as a start of namespace/name by the events `seqs` (`schedule.on`).
+fn starting(namespace: &str, name: &str, seqs: &[i64], new: &NewInstance) -> NewInstance {
+    NewInstance {
+        workflow: key(namespace, name, &new.workflow.version),
+        starts: seqs.to_vec(),
+        ..new.clone()
+    }
 }
