@@ -5,7 +5,8 @@
 //! (`schedule.on`), and of the task after a `listen` it resumes.
 //!
 //! `cargo bench --bench events` measures (NAGARE_BENCH_WAITING, default 10000;
-//! NAGARE_BENCH_EVENTS, default 20000); `cargo test --benches` runs it small and checks every
+//! NAGARE_BENCH_EVENTS, default 20000; NAGARE_BENCH_PROBES latency samples of each kind,
+//! default 500, at most 999); `cargo test --benches` runs it small and checks every
 //! event was accepted and every triggered instance ran.
 
 #[path = "../tests/support/server.rs"]
@@ -81,7 +82,7 @@ fn main() {
         (
             number("NAGARE_BENCH_WAITING", 10_000),
             number("NAGARE_BENCH_EVENTS", 20_000),
-            200,
+            number("NAGARE_BENCH_PROBES", 500).min(999),
         )
     } else {
         (50, 200, 10)

@@ -267,10 +267,13 @@ impl Store for Postgres {
                 &b.starts,
             ))
         });
+        // A created one's record 0 goes in with the batch's records.
         let mut refused = Vec::new();
+        let mut firsts = Vec::new();
         for new in created {
             if record_starts(&mut tx, new).await? {
-                insert_instance(&mut tx, new, lease).await?;
+                insert_row(&mut tx, new, lease).await?;
+                firsts.push((new.id.as_str(), text(&new.started)));
             } else {
                 refused.push(new.id.clone());
             }
@@ -355,6 +358,11 @@ impl Store for Postgres {
         let (mut record_ids, mut seqs, mut records) = (Vec::new(), Vec::new(), Vec::new());
         let (mut event_ids, mut destinations, mut events) = (Vec::new(), Vec::new(), Vec::new());
         let mut lost = refused;
+        for (id, started) in &firsts {
+            record_ids.push(*id);
+            seqs.push(0);
+            records.push(started.as_str());
+        }
         for g in &groups {
             let Some(&next_seq) = next.get(g.instance) else {
                 lost.push(g.instance.to_string());
@@ -1149,6 +1157,21 @@ async fn insert_instance(
     new: &NewInstance,
     lease: Duration,
 ) -> Result<()> {
+    insert_row(tx, new, lease).await?;
+    sqlx::query("INSERT INTO records (instance_id, seq, record) VALUES ($1, 0, $2)")
+        .bind(&new.id)
+        .bind(text(&new.started))
+        .execute(&mut **tx)
+        .await?;
+    Ok(())
+}
+
+/// An instance's row (and its owner's node row), without its first record.
+async fn insert_row(
+    tx: &mut sqlx::Transaction<'static, sqlx::Postgres>,
+    new: &NewInstance,
+    lease: Duration,
+) -> Result<()> {
     sqlx::query(
         "INSERT INTO instances (id, namespace, name, version, status, input, tasks, \
          created_at, updated_at, owner, lease_until, next_seq) \
@@ -1166,20 +1189,16 @@ async fn insert_instance(
     .execute(&mut **tx)
     .await
     .map_err(|e| Error(format!("creating instance {}: {e}", new.id)))?;
-    sqlx::query("INSERT INTO records (instance_id, seq, record) VALUES ($1, 0, $2)")
-        .bind(&new.id)
-        .bind(text(&new.started))
-        .execute(&mut **tx)
-        .await?;
     add_node(&mut **tx, &new.owner, lease).await
 }
 
 /// Records that `new.starts` started `new` (see [`NewInstance::starts`]); false, with nothing
 /// recorded, when one of them already started an instance of its workflow. A concurrent start
 /// of the same event waits on the primary key for the other commit, then does nothing (the
-/// foreign key to the instance is checked at commit); a savepoint undoes a set's recorded
-/// part and leaves the rest of the batch. Seqs come ascending, so two overlapping sets lock
-/// in one order.
+/// foreign key to the instance is checked at commit). A refused set's rows that did go in
+/// carry `new.id`, which names no other start, so deleting them undoes exactly that part and
+/// leaves the rest of the batch. Seqs come ascending, so two overlapping sets lock in one
+/// order.
 async fn record_starts(
     tx: &mut sqlx::Transaction<'static, sqlx::Postgres>,
     new: &NewInstance,
@@ -1187,7 +1206,6 @@ async fn record_starts(
     if new.starts.is_empty() {
         return Ok(true);
     }
-    sqlx::query("SAVEPOINT starts").execute(&mut **tx).await?;
     let recorded = sqlx::query(
         "INSERT INTO event_starts (namespace, name, seq, instance_id) \
          SELECT $1, $2, seq, $3 FROM unnest($4::bigint[]) WITH ORDINALITY AS s(seq, n) \
@@ -1200,16 +1218,22 @@ async fn record_starts(
     .execute(&mut **tx)
     .await?
     .rows_affected();
-    let won = recorded == new.starts.len() as u64;
-    if !won {
-        sqlx::query("ROLLBACK TO SAVEPOINT starts")
-            .execute(&mut **tx)
-            .await?;
+    if recorded == new.starts.len() as u64 {
+        return Ok(true);
     }
-    sqlx::query("RELEASE SAVEPOINT starts")
+    if recorded > 0 {
+        sqlx::query(
+            "DELETE FROM event_starts WHERE namespace = $1 AND name = $2 \
+             AND seq = ANY($4) AND instance_id = $3",
+        )
+        .bind(&new.workflow.namespace)
+        .bind(&new.workflow.name)
+        .bind(&new.id)
+        .bind(&new.starts)
         .execute(&mut **tx)
         .await?;
-    Ok(won)
+    }
+    Ok(false)
 }
 
 /// Gives `node` a node lease for `lease` unless it has one: every owner has a node row, so a

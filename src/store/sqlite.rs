@@ -282,10 +282,13 @@ impl Store for Sqlite {
         let now = now_ms();
         let mut tx = write(&self.writer).await?;
         // A creation its events refuse is not inserted, and nothing else of it is written.
+        // A created one's record 0 goes in with the batch's records.
         let mut refused = Vec::new();
+        let mut records = Vec::new();
         for created in batch.iter().filter_map(|a| a.created.as_ref()) {
             if record_starts(&mut tx, created).await? {
-                insert_instance(&mut tx, created, lease).await?;
+                insert_row(&mut tx, created, lease).await?;
+                records.push(json!([created.id, 0, text(&created.started)]));
             } else {
                 refused.push(created.id.clone());
             }
@@ -341,7 +344,6 @@ impl Store for Sqlite {
                 row.try_get::<i64, _>("next_seq")?,
             );
         }
-        let mut records = Vec::new();
         let mut events = Vec::new();
         let mut lost = refused;
         for g in &groups {
@@ -1089,6 +1091,21 @@ async fn insert_instance(
     new: &NewInstance,
     lease: Duration,
 ) -> Result<()> {
+    insert_row(tx, new, lease).await?;
+    sqlx::query("INSERT INTO records (instance_id, seq, record) VALUES (?1, 0, ?2)")
+        .bind(&new.id)
+        .bind(text(&new.started))
+        .execute(&mut **tx)
+        .await?;
+    Ok(())
+}
+
+/// An instance's row (and its owner's node row), without its first record.
+async fn insert_row(
+    tx: &mut sqlx::Transaction<'static, sqlx::Sqlite>,
+    new: &NewInstance,
+    lease: Duration,
+) -> Result<()> {
     let now = now_ms();
     sqlx::query(
         "INSERT INTO instances (id, namespace, name, version, status, input, tasks, \
@@ -1107,17 +1124,13 @@ async fn insert_instance(
     .execute(&mut **tx)
     .await
     .map_err(|e| Error(format!("creating instance {}: {e}", new.id)))?;
-    sqlx::query("INSERT INTO records (instance_id, seq, record) VALUES (?1, 0, ?2)")
-        .bind(&new.id)
-        .bind(text(&new.started))
-        .execute(&mut **tx)
-        .await?;
     add_node(tx, &new.owner, now + millis(lease)).await
 }
 
 /// Records that `new.starts` started `new` (see [`NewInstance::starts`]); false, with nothing
 /// recorded, when one of them already started an instance of its workflow. The single writer
-/// is the lock; a savepoint undoes a set's recorded part, and leaves the rest of the batch.
+/// is the lock. A refused set's rows that did go in carry `new.id`, which names no other
+/// start, so deleting them undoes exactly that part and leaves the rest of the batch.
 async fn record_starts(
     tx: &mut sqlx::Transaction<'static, sqlx::Sqlite>,
     new: &NewInstance,
@@ -1125,7 +1138,6 @@ async fn record_starts(
     if new.starts.is_empty() {
         return Ok(true);
     }
-    sqlx::query("SAVEPOINT starts").execute(&mut **tx).await?;
     // `WHERE true`: an upsert from a SELECT needs it (SQLite's parsing ambiguity).
     let recorded = sqlx::query(
         "INSERT INTO event_starts (namespace, name, seq, instance_id) \
@@ -1138,12 +1150,22 @@ async fn record_starts(
     .execute(&mut **tx)
     .await?
     .rows_affected();
-    let won = recorded == new.starts.len() as u64;
-    if !won {
-        sqlx::query("ROLLBACK TO starts").execute(&mut **tx).await?;
+    if recorded == new.starts.len() as u64 {
+        return Ok(true);
     }
-    sqlx::query("RELEASE starts").execute(&mut **tx).await?;
-    Ok(won)
+    if recorded > 0 {
+        sqlx::query(
+            "DELETE FROM event_starts WHERE namespace = ?1 AND name = ?2 \
+             AND seq IN (SELECT value FROM json_each(?4)) AND instance_id = ?3",
+        )
+        .bind(&new.workflow.namespace)
+        .bind(&new.workflow.name)
+        .bind(&new.id)
+        .bind(json!(new.starts).to_string())
+        .execute(&mut **tx)
+        .await?;
+    }
+    Ok(false)
 }
 
 /// Gives `node` a node lease until `until` unless it has one: every owner has a node row, so
