@@ -346,6 +346,10 @@ pub trait Store: Send + Sync {
     async fn workflow(&self, key: &WorkflowKey) -> Result<Option<StoredWorkflow>>;
     /// Every stored version, ordered by namespace, name, then creation.
     async fn workflows(&self) -> Result<Vec<StoredWorkflow>>;
+    /// How many versions are stored. Versions are never replaced or deleted, so this changes
+    /// exactly when one is added: a cheap test of whether [`Store::workflows`] would answer
+    /// something new.
+    async fn workflow_count(&self) -> Result<i64>;
 
     /// Creates an instance with its first record, owned by `new.owner` for `lease` (an error
     /// when its [`NewInstance::starts`] already started one).

@@ -207,6 +207,36 @@ fn schedule_on_starts_one_instance_per_event(backing: &Backing) {
         |i| i.len() == 2 && i.iter().all(|x| x["status"] == "completed"),
     );
     assert_eq!(all.len(), 2);
+    // A new version takes over the trigger at once: the next event starts it.
+    http.push(
+        &server,
+        &ON_ORDER
+            .replace("version: '1.0.0'", "version: '2.0.0'")
+            .replace(
+                "events: '${ length }'",
+                "events: '${ length }'\n        second: true",
+            ),
+    );
+    post_event(
+        &http,
+        &server,
+        &event("o3", "order.placed", json!({"order": 3})),
+    );
+    let all = until(
+        &server,
+        "the new version's instance",
+        || instances(&http, &server, "on-order"),
+        |i| i.len() == 3 && i.iter().all(|x| x["status"] == "completed"),
+    );
+    let third = all
+        .iter()
+        .find(|i| i["workflow"]["version"] == "2.0.0")
+        .unwrap_or_else(|| panic!("no instance of 2.0.0 in {all:?}"));
+    let third = http.instance(&server, third["id"].as_str().unwrap());
+    assert_eq!(
+        third["output"],
+        json!({"order": 3, "events": 1, "second": true})
+    );
 }
 
 /// Twenty instances wait for a payment of their own order; events resume exactly the one

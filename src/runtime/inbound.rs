@@ -20,7 +20,8 @@ use super::journal::new_instance;
 use super::node::{Message, Node};
 use super::plan::Plans;
 use super::trigger::{Start, Trigger};
-use crate::store::{Store, StoredEvent, WorkflowKey};
+use crate::dsl::model::event::ConsumptionStrategy;
+use crate::store::{Store, StoredEvent, StoredWorkflow, WorkflowKey};
 use serde_json::Value;
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
@@ -41,6 +42,13 @@ pub struct Inbound {
     pub wake: Arc<Notify>,
     /// How long stored events are kept (and read again on start).
     pub retention: Duration,
+}
+
+/// The latest versions that have a `schedule.on`, as of `count` stored versions.
+#[derive(Default)]
+struct Scheduled {
+    count: Option<i64>,
+    on: Vec<(StoredWorkflow, ConsumptionStrategy)>,
 }
 
 /// A workflow started by events: its latest version and that version's trigger.
@@ -82,6 +90,7 @@ impl Inbound {
         }
         let mut triggers: HashMap<(String, String), Triggered> = HashMap::new();
         let mut reported = HashSet::new();
+        let mut scheduled = Scheduled::default();
         let mut pruned = 0;
         let mut behind = false;
         loop {
@@ -102,7 +111,8 @@ impl Inbound {
             if events.is_empty() {
                 continue;
             }
-            self.refresh(&mut triggers, &mut reported).await;
+            self.refresh(&mut triggers, &mut reported, &mut scheduled)
+                .await;
             for t in triggers.values_mut() {
                 self.offer(t, &events).await;
             }
@@ -126,18 +136,27 @@ impl Inbound {
         &self,
         triggers: &mut HashMap<(String, String), Triggered>,
         reported: &mut HashSet<String>,
+        scheduled: &mut Scheduled,
     ) {
-        let Ok(latest) = self.plans.latest().await else {
-            return;
-        };
+        // Reading every stored version (with its source) for each page would cost more the
+        // more workflows there are; versions are only ever added, so their count says when
+        // the list of `schedule.on` workflows must be read again.
+        let count = self.store.workflow_count().await.ok();
+        if count.is_none() || count != scheduled.count {
+            let Ok(latest) = self.plans.latest().await else {
+                return;
+            };
+            scheduled.on = latest
+                .into_iter()
+                .filter_map(|w| {
+                    let (schedule, _) = self.plans.parts_of(&w).ok()?;
+                    Some((w, schedule?.on?))
+                })
+                .collect();
+            scheduled.count = count;
+        }
         let mut wanted = HashSet::new();
-        for w in latest {
-            let Ok((schedule, _)) = self.plans.parts_of(&w) else {
-                continue;
-            };
-            let Some(on) = schedule.and_then(|s| s.on) else {
-                continue;
-            };
+        for (w, on) in &scheduled.on {
             let k = (w.key.namespace.clone(), w.key.name.clone());
             if self
                 .store
@@ -152,13 +171,13 @@ impl Inbound {
                 continue;
             }
             let sets = on.all.is_some() || on.until.is_some();
-            match Trigger::new(on) {
+            match Trigger::new(on.clone()) {
                 Ok(trigger) => {
                     triggers.insert(
                         k,
                         Triggered {
-                            key: w.key,
-                            digest: w.digest,
+                            key: w.key.clone(),
+                            digest: w.digest.clone(),
                             trigger,
                             sets,
                         },

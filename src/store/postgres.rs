@@ -181,6 +181,12 @@ impl Store for Postgres {
         .collect()
     }
 
+    async fn workflow_count(&self) -> Result<i64> {
+        Ok(sqlx::query_scalar("SELECT COUNT(*) FROM workflows")
+            .fetch_one(&self.pool)
+            .await?)
+    }
+
     async fn create_instance(&self, new: &NewInstance, lease: Duration) -> Result<()> {
         let mut tx = self.pool.begin().await?;
         if !record_starts(&mut tx, new).await? {

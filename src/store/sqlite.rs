@@ -206,6 +206,12 @@ impl Store for Sqlite {
         .collect()
     }
 
+    async fn workflow_count(&self) -> Result<i64> {
+        Ok(sqlx::query_scalar("SELECT COUNT(*) FROM workflows")
+            .fetch_one(&self.reader)
+            .await?)
+    }
+
     async fn create_instance(&self, new: &NewInstance, lease: Duration) -> Result<()> {
         let mut tx = write(&self.writer).await?;
         if !record_starts(&mut tx, new).await? {

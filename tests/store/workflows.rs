@@ -8,10 +8,12 @@ pub async fn workflow_versions_are_immutable(f: &Fixture) {
     let store = f.open().await;
     let k = key("default", "greet", "1.0.0");
     assert_eq!(store.workflow(&k).await.unwrap(), None);
+    assert_eq!(store.workflow_count().await.unwrap(), 0);
     assert_eq!(
         store.put_workflow(&k, "a", "da").await.unwrap(),
         Put::Created
     );
+    assert_eq!(store.workflow_count().await.unwrap(), 1);
     assert_eq!(
         store.put_workflow(&k, "a", "da").await.unwrap(),
         Put::Unchanged
@@ -20,6 +22,8 @@ pub async fn workflow_versions_are_immutable(f: &Fixture) {
         store.put_workflow(&k, "b", "db").await.unwrap(),
         Put::Conflict
     );
+    // Neither an unchanged put nor a refused one counts: the count marks new versions only.
+    assert_eq!(store.workflow_count().await.unwrap(), 1);
     let stored = store.workflow(&k).await.unwrap().expect("stored");
     assert_eq!(stored.key, k);
     assert_eq!(
