@@ -64,12 +64,15 @@ impl Subscriptions {
         let Some(listens) = self.of.get_mut(instance) else {
             return;
         };
-        listens.remove(&effect);
+        let Some(gone) = listens.remove(&effect) else {
+            return;
+        };
         let left: Vec<Entry> = listens.values().cloned().collect();
         if left.is_empty() {
             self.of.remove(instance);
         }
-        self.unindex(instance);
+        self.unindex(instance, &gone);
+        // Another listen of the instance may share a place with the removed one.
         for entry in left {
             self.index(instance, &entry);
         }
@@ -77,8 +80,10 @@ impl Subscriptions {
 
     /// Removes every listen of an instance (it ended or left the node).
     pub fn forget(&mut self, instance: &str) {
-        if self.of.remove(instance).is_some() {
-            self.unindex(instance);
+        if let Some(listens) = self.of.remove(instance) {
+            for entry in listens.values() {
+                self.unindex(instance, entry);
+            }
         }
     }
 
@@ -145,22 +150,45 @@ impl Subscriptions {
         }
     }
 
-    fn unindex(&mut self, instance: &str) {
-        self.every.remove(instance);
-        self.by_type.retain(|_, set| {
-            set.remove(instance);
-            !set.is_empty()
-        });
-        self.by_key.retain(|_, by_from| {
-            by_from.retain(|_, by_value| {
-                by_value.retain(|_, set| {
-                    set.remove(instance);
-                    !set.is_empty()
-                });
-                !by_value.is_empty()
-            });
-            !by_from.is_empty()
-        });
+    /// Takes `instance` out of the places `entry` put it in (and drops places left empty):
+    /// a lookup per type, however many instances are indexed.
+    fn unindex(&mut self, instance: &str, entry: &Entry) {
+        match entry {
+            Entry::Every => {
+                self.every.remove(instance);
+            }
+            Entry::Types(types) => {
+                for t in types {
+                    if let Some(set) = self.by_type.get_mut(t) {
+                        set.remove(instance);
+                        if set.is_empty() {
+                            self.by_type.remove(t);
+                        }
+                    }
+                }
+            }
+            Entry::Keyed(types, from, expected) => {
+                for t in types {
+                    let Some(by_from) = self.by_key.get_mut(t) else {
+                        continue;
+                    };
+                    if let Some(by_value) = by_from.get_mut(from) {
+                        if let Some(set) = by_value.get_mut(expected) {
+                            set.remove(instance);
+                            if set.is_empty() {
+                                by_value.remove(expected);
+                            }
+                        }
+                        if by_value.is_empty() {
+                            by_from.remove(from);
+                        }
+                    }
+                    if by_from.is_empty() {
+                        self.by_key.remove(t);
+                    }
+                }
+            }
+        }
     }
 }
 
@@ -288,5 +316,27 @@ mod tests {
         s.remove("a", 1);
         assert!(s.targets(&json!({"type": "p"})).is_empty());
         assert_eq!(s.targets(&json!({"type": "q"})), ["a"]);
+    }
+
+    #[test]
+    fn a_place_shared_by_two_listens_outlives_one_of_them() {
+        let mut s = Subscriptions::default();
+        let to = json!({"one": {"with": {"type": "paid"}}});
+        let keys = [("${ .data.order }".to_string(), json!(7))];
+        s.add("a", 1, &to, &keys);
+        s.add("a", 2, &to, &keys);
+        s.add("b", 1, &to, &keys);
+        let paid = json!({"type": "paid", "data": {"order": 7}});
+        s.remove("a", 1);
+        let mut t = s.targets(&paid);
+        t.sort();
+        assert_eq!(t, ["a", "b"]);
+        s.remove("a", 2);
+        s.remove("a", 2);
+        assert_eq!(s.targets(&paid), ["b"]);
+        s.forget("b");
+        assert!(s.targets(&paid).is_empty());
+        // Nothing is left behind: empty places are dropped.
+        assert!(s.by_key.is_empty() && s.by_type.is_empty() && s.of.is_empty());
     }
 }
