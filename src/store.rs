@@ -512,19 +512,6 @@ pub trait Store: Send + Sync {
     /// started ([`NewInstance::starts`]; the instances themselves stay). Returns how many
     /// events were deleted.
     async fn prune_events(&self, before: i64) -> Result<u64>;
-    /// Creates `new` on its own, as a group commit of it alone would (so under the same
-    /// guard of [`NewInstance::starts`]): true when created, false when its events had
-    /// already started an instance of the workflow.
-    async fn start_for_events(&self, new: &NewInstance, lease: Duration) -> Result<bool> {
-        let alone = Append {
-            instance: new.id.clone(),
-            created: Some(new.clone()),
-            records: Vec::new(),
-            summary: None,
-            outbox: Vec::new(),
-        };
-        Ok(self.append(&new.owner, lease, &[alone]).await?.is_empty())
-    }
     /// Which of `seqs` already started an instance of the workflow.
     async fn started_events(&self, namespace: &str, name: &str, seqs: &[i64]) -> Result<Vec<i64>>;
 

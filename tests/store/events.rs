@@ -2,7 +2,7 @@
 //! seq or by type and time, pruned by age; and `schedule.on` starts, one instance per event.
 
 use super::{Fixture, LONG, id, key, new_instance, started};
-use nagare::store::{Append, NewInstance, Store, StoredEvent};
+use nagare::store::{Append, NewInstance, Result, Store, StoredEvent};
 use serde_json::{Value, json};
 use std::collections::HashSet;
 use std::sync::Arc;
@@ -35,6 +35,29 @@ async fn all(store: &dyn Store) -> Vec<StoredEvent> {
 }
 
 /// Stores `events` received at `at`, each expected to be new; returns their seqs.
+/// Creates `new` alone, as the engine's group commit does: true when it was created, false
+/// when its events had already started an instance of its workflow.
+async fn start_for_events(store: &dyn Store, new: &NewInstance) -> Result<bool> {
+    let alone = Append {
+        instance: new.id.clone(),
+        created: Some(new.clone()),
+        records: Vec::new(),
+        summary: None,
+        outbox: Vec::new(),
+    };
+    Ok(store.append(&new.owner, LONG, &[alone]).await?.is_empty())
+}
+
+/// Three new events, of types a, b and c; their seqs.
+async fn three_events(store: &dyn Store) -> Vec<i64> {
+    let events = [
+        event("/s", "1", "a"),
+        event("/s", "2", "b"),
+        event("/s", "3", "c"),
+    ];
+    put_new(store, &events, T0).await
+}
+
 async fn put_new(store: &dyn Store, events: &[Value], at: i64) -> Vec<i64> {
     let put = store.put_events(events, at).await.unwrap();
     put.into_iter()
@@ -272,22 +295,20 @@ pub async fn prune_removes_only_older_events_and_their_starts(f: &Fixture) {
     .await;
     let new = put_new(&*store, &[event("/s", "3", "t")], T0 + 20).await;
     assert!(
-        store
-            .start_for_events(
-                &starting("default", "greet", &[old[0]], &new_instance(1, "a")),
-                LONG
-            )
-            .await
-            .unwrap()
+        start_for_events(
+            &*store,
+            &starting("default", "greet", &[old[0]], &new_instance(1, "a"))
+        )
+        .await
+        .unwrap()
     );
     assert!(
-        store
-            .start_for_events(
-                &starting("default", "greet", &[new[0]], &new_instance(2, "a")),
-                LONG
-            )
-            .await
-            .unwrap()
+        start_for_events(
+            &*store,
+            &starting("default", "greet", &[new[0]], &new_instance(2, "a"))
+        )
+        .await
+        .unwrap()
     );
     assert_eq!(store.prune_events(T0).await.unwrap(), 0);
     assert_eq!(store.prune_events(T0 + 10).await.unwrap(), 0);
@@ -298,22 +319,20 @@ pub async fn prune_removes_only_older_events_and_their_starts(f: &Fixture) {
     // The pruned event's start went with it (its instance stays); the kept one's did not.
     assert!(store.instance(&id(1)).await.unwrap().is_some());
     assert!(
-        store
-            .start_for_events(
-                &starting("default", "greet", &[old[0]], &new_instance(3, "a")),
-                LONG
-            )
-            .await
-            .unwrap()
+        start_for_events(
+            &*store,
+            &starting("default", "greet", &[old[0]], &new_instance(3, "a"))
+        )
+        .await
+        .unwrap()
     );
     assert!(
-        !store
-            .start_for_events(
-                &starting("default", "greet", &[new[0]], &new_instance(4, "a")),
-                LONG
-            )
-            .await
-            .unwrap()
+        !start_for_events(
+            &*store,
+            &starting("default", "greet", &[new[0]], &new_instance(4, "a"))
+        )
+        .await
+        .unwrap()
     );
     // A pruned event is a new one when it comes again.
     let back = store
@@ -329,8 +348,7 @@ pub async fn an_event_starts_one_instance_per_workflow(f: &Fixture) {
     let seq = put_new(&*store, &[event("/s", "1", "t")], T0).await[0];
     let first = new_instance(1, "a");
     assert!(
-        store
-            .start_for_events(&starting("default", "greet", &[seq], &first), LONG)
+        start_for_events(&*store, &starting("default", "greet", &[seq], &first))
             .await
             .unwrap()
     );
@@ -348,19 +366,17 @@ pub async fn an_event_starts_one_instance_per_workflow(f: &Fixture) {
 
     // The same event again, from another node: nothing is written.
     assert!(
-        !store
-            .start_for_events(
-                &starting("default", "greet", &[seq], &new_instance(2, "b")),
-                LONG
-            )
-            .await
-            .unwrap()
+        !start_for_events(
+            &*store,
+            &starting("default", "greet", &[seq], &new_instance(2, "b"))
+        )
+        .await
+        .unwrap()
     );
     assert_eq!(store.instance(&id(2)).await.unwrap(), None);
     // Even when the same instance id is offered again.
     assert!(
-        !store
-            .start_for_events(&starting("default", "greet", &[seq], &first), LONG)
+        !start_for_events(&*store, &starting("default", "greet", &[seq], &first))
             .await
             .unwrap()
     );
@@ -380,33 +396,30 @@ pub async fn an_event_starts_one_instance_per_workflow(f: &Fixture) {
         (5, "default", "greet", seq + 1),
     ] {
         assert!(
-            store
-                .start_for_events(
-                    &starting(namespace, name, &[seq], &new_instance(n, "a")),
-                    LONG
-                )
-                .await
-                .unwrap(),
+            start_for_events(
+                &*store,
+                &starting(namespace, name, &[seq], &new_instance(n, "a"))
+            )
+            .await
+            .unwrap(),
             "{namespace}/{name} for {seq}"
         );
         assert!(store.instance(&id(n)).await.unwrap().is_some());
     }
     // An instance id already taken is an error, and records no start.
-    let taken = store
-        .start_for_events(
-            &starting("default", "greet", &[seq + 2], &new_instance(1, "a")),
-            LONG,
-        )
-        .await;
+    let taken = start_for_events(
+        &*store,
+        &starting("default", "greet", &[seq + 2], &new_instance(1, "a")),
+    )
+    .await;
     assert!(taken.is_err(), "{taken:?}");
     assert!(
-        store
-            .start_for_events(
-                &starting("default", "greet", &[seq + 2], &new_instance(6, "a")),
-                LONG
-            )
-            .await
-            .unwrap()
+        start_for_events(
+            &*store,
+            &starting("default", "greet", &[seq + 2], &new_instance(6, "a"))
+        )
+        .await
+        .unwrap()
     );
 }
 
@@ -428,10 +441,10 @@ pub async fn concurrent_starts_for_an_event_have_one_winner(f: &Fixture) {
                 let n = round as u32 * 100 + i;
                 tokio::spawn(async move {
                     let new = new_instance(n, &format!("node{i}"));
-                    let won = store
-                        .start_for_events(&starting("default", "greet", &[seq], &new), LONG)
-                        .await
-                        .unwrap();
+                    let won =
+                        start_for_events(&*store, &starting("default", "greet", &[seq], &new))
+                            .await
+                            .unwrap();
                     (n, won)
                 })
             })
@@ -528,13 +541,12 @@ pub async fn events_survive_reopening(f: &Fixture) {
     let store = f.open().await;
     let put = put_new(&*store, &[event("/s", "1", "t"), event("/s", "2", "t")], T0).await;
     assert!(
-        store
-            .start_for_events(
-                &starting("default", "greet", &[put[0]], &new_instance(1, "a")),
-                LONG
-            )
-            .await
-            .unwrap()
+        start_for_events(
+            &*store,
+            &starting("default", "greet", &[put[0]], &new_instance(1, "a"))
+        )
+        .await
+        .unwrap()
     );
     drop(store);
     let store = f.open().await;
@@ -547,13 +559,12 @@ pub async fn events_survive_reopening(f: &Fixture) {
         [None]
     );
     assert!(
-        !store
-            .start_for_events(
-                &starting("default", "greet", &[put[0]], &new_instance(2, "a")),
-                LONG
-            )
-            .await
-            .unwrap()
+        !start_for_events(
+            &*store,
+            &starting("default", "greet", &[put[0]], &new_instance(2, "a"))
+        )
+        .await
+        .unwrap()
     );
     let next = put_new(&*store, &[event("/s", "3", "t")], T0).await;
     assert!(next[0] > put[1]);
@@ -562,26 +573,16 @@ pub async fn events_survive_reopening(f: &Fixture) {
 /// `schedule.on` with `all` or `until` starts for a set of events: all recorded, or none.
 pub async fn an_event_set_starts_once_or_not_at_all(f: &Fixture) {
     let store = f.open().await;
-    let s = put_new(
-        &*store,
-        &[
-            event("/s", "1", "a"),
-            event("/s", "2", "b"),
-            event("/s", "3", "c"),
-        ],
-        T0,
-    )
-    .await;
+    let s = three_events(&*store).await;
     let start = |seqs: Vec<i64>, n: u32| {
         let store = store.clone();
         async move {
-            store
-                .start_for_events(
-                    &starting("default", "greet", &seqs, &new_instance(n, "a")),
-                    LONG,
-                )
-                .await
-                .unwrap()
+            start_for_events(
+                &*store,
+                &starting("default", "greet", &seqs, &new_instance(n, "a")),
+            )
+            .await
+            .unwrap()
         }
     };
     assert!(start(vec![s[0], s[1]], 1).await);
@@ -613,24 +614,14 @@ pub async fn an_event_set_starts_once_or_not_at_all(f: &Fixture) {
 /// and the rest of the batch is written (another creation, an existing instance's records).
 pub async fn a_refused_start_leaves_the_rest_of_its_group_commit(f: &Fixture) {
     let store = f.open().await;
-    let s = put_new(
-        &*store,
-        &[
-            event("/s", "1", "a"),
-            event("/s", "2", "b"),
-            event("/s", "3", "c"),
-        ],
-        T0,
-    )
-    .await;
+    let s = three_events(&*store).await;
     assert!(
-        store
-            .start_for_events(
-                &starting("default", "greet", &[s[0]], &new_instance(1, "a")),
-                LONG
-            )
-            .await
-            .unwrap()
+        start_for_events(
+            &*store,
+            &starting("default", "greet", &[s[0]], &new_instance(1, "a"))
+        )
+        .await
+        .unwrap()
     );
     let created = |n: u32, seqs: &[i64]| Append {
         created: Some(starting("default", "greet", seqs, &new_instance(n, "a"))),
@@ -663,13 +654,12 @@ pub async fn a_refused_start_leaves_the_rest_of_its_group_commit(f: &Fixture) {
     let ids: Vec<&Value> = outgoing.iter().map(|o| &o.event["id"]).collect();
     assert_eq!(ids, [&json!(2)]);
     assert!(
-        store
-            .start_for_events(
-                &starting("default", "greet", &[s[2]], &new_instance(4, "a")),
-                LONG
-            )
-            .await
-            .unwrap(),
+        start_for_events(
+            &*store,
+            &starting("default", "greet", &[s[2]], &new_instance(4, "a"))
+        )
+        .await
+        .unwrap(),
         "the refused set's free event starts on its own"
     );
     // Created on its own, a refused start is an error and writes nothing.
