@@ -27,6 +27,7 @@ fn run(definition: &Rc<nagare::engine::Definition>) -> serde_json::Value {
         secrets: json!({}),
         now: 0,
         gate: false,
+        fault: None,
     };
     let (_, commands) = Instance::start(definition.clone(), start);
     match commands.into_iter().last() {

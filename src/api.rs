@@ -110,6 +110,7 @@ pub fn router(app: Arc<App>, max_body: usize) -> Router {
             auth::check,
         ))
         .route("/healthz", get(health))
+        .route("/readyz", get(ready))
         // The UI's page and assets hold no data (it comes from the API, with the token).
         .merge(crate::ui::router())
         // After every route: it applies to the routes added before it.
@@ -119,10 +120,36 @@ pub fn router(app: Arc<App>, max_body: usize) -> Router {
         .with_state(app)
 }
 
-async fn health() -> impl IntoResponse {
+/// Liveness: each part's state; 503 once the engine thread has been stuck for a whole lease
+/// (restarting the process is then the way out).
+async fn health(State(app): State<Arc<App>>) -> impl IntoResponse {
+    let (_, body) = app.node.health.report(app.lease / 3);
+    let dead = app.node.health.engine_busy().is_some_and(|d| d > app.lease);
+    let status = if dead {
+        StatusCode::SERVICE_UNAVAILABLE
+    } else {
+        StatusCode::OK
+    };
     (
+        status,
         [(header::CONTENT_TYPE, "application/json")],
-        r#"{"status":"ok"}"#,
+        body.to_string(),
+    )
+}
+
+/// Readiness: 503 while the engine thread cannot step (busy with one batch for a third of
+/// the lease), the store does not answer, or the node gave its leases up.
+async fn ready(State(app): State<Arc<App>>) -> impl IntoResponse {
+    let (ready, body) = app.node.health.report(app.lease / 3);
+    let status = if ready {
+        StatusCode::OK
+    } else {
+        StatusCode::SERVICE_UNAVAILABLE
+    };
+    (
+        status,
+        [(header::CONTENT_TYPE, "application/json")],
+        body.to_string(),
     )
 }
 

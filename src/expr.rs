@@ -4,6 +4,7 @@
 //! expressions (`if`, `when`, `input.from`, ...) may also be written bare.
 
 pub mod args;
+pub mod budget;
 pub mod collect;
 pub mod program;
 pub mod template;
@@ -11,7 +12,7 @@ pub mod uri_template;
 pub mod value;
 
 pub use args::Args;
-pub use program::Program;
+pub use program::{EvalError, Program};
 pub use value::{from_json, to_json};
 
 /// The value type expressions work on: jaq's, cheap to clone (reference counted).

@@ -19,3 +19,8 @@ pub mod serve;
 pub mod store;
 pub mod ui;
 pub mod workflow;
+
+/// Counts each thread's allocations so that an expression's memory can be bounded
+/// (`expr::budget`); otherwise the system allocator.
+#[global_allocator]
+static ALLOCATOR: expr::budget::Counting = expr::budget::Counting;

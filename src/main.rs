@@ -231,6 +231,59 @@ struct ServeArgs {
     /// Tests only: plan runs with the instant written in this file (RFC 3339) as now.
     #[arg(long, hide = true)]
     fake_clock: Option<std::path::PathBuf>,
+    #[command(flatten)]
+    eval: EvalArgs,
+}
+
+/// The budget of every expression evaluation (a workflow may lower it in its metadata,
+/// `nagare.limits`); exceeding it faults the task (or, for time, the instance).
+#[derive(clap::Args)]
+struct EvalArgs {
+    /// Terms an evaluation may evaluate.
+    #[arg(long, default_value_t = nagare::expr::budget::Limits::DEFAULT.steps, env = "NAGARE_EVAL_STEPS")]
+    eval_steps: u64,
+    /// Memory an evaluation may keep (bytes; KiB, MiB and GiB suffixes).
+    #[arg(long, default_value = "256MiB", value_parser = parse_bytes, env = "NAGARE_EVAL_MEMORY")]
+    eval_memory: usize,
+    /// How deeply the values an evaluation returns may nest.
+    #[arg(long, default_value_t = nagare::expr::budget::Limits::DEFAULT.depth, env = "NAGARE_EVAL_DEPTH")]
+    eval_depth: usize,
+    /// How long an evaluation may run (the engine thread is held at most this long by one).
+    #[arg(long, default_value = "1s", value_parser = parse_duration, env = "NAGARE_EVAL_TIME")]
+    eval_time: std::time::Duration,
+}
+
+impl EvalArgs {
+    /// Makes these the defaults of every program compiled from now on.
+    fn install(&self) {
+        nagare::expr::budget::set_defaults(nagare::expr::budget::Limits {
+            steps: self.eval_steps.max(1),
+            memory: self.eval_memory.max(1),
+            depth: self.eval_depth.max(1),
+            time: self.eval_time.max(std::time::Duration::from_millis(1)),
+        });
+    }
+}
+
+/// A size in bytes: a whole number with an optional KiB, MiB or GiB suffix.
+fn parse_bytes(text: &str) -> Result<usize, String> {
+    let t = text.trim();
+    let (digits, unit) = match t.find(|c: char| !c.is_ascii_digit()) {
+        Some(i) => t.split_at(i),
+        None => (t, ""),
+    };
+    let scale: usize = match unit.trim() {
+        "" | "B" => 1,
+        "KiB" => 1 << 10,
+        "MiB" => 1 << 20,
+        "GiB" => 1 << 30,
+        other => return Err(format!("unknown unit `{other}` (use KiB, MiB or GiB)")),
+    };
+    digits
+        .parse::<usize>()
+        .ok()
+        .and_then(|n| n.checked_mul(scale))
+        .ok_or_else(|| format!("`{text}` is not a size such as 64MiB"))
 }
 
 #[derive(clap::Args)]
@@ -360,12 +413,21 @@ struct RunArgs {
     /// awsBatch), per-workflow and per-task overrides, each backend's settings.
     #[arg(long, env = "NAGARE_CONTAINERS")]
     containers: Option<String>,
+    #[command(flatten)]
+    eval: EvalArgs,
 }
 
 fn main() -> ExitCode {
     match Cli::parse().command {
         Command::Validate { files } => validate(&files),
-        Command::Run(args) => run(args),
+        // The run's expressions evaluate on this thread: a stack as large as the engine's.
+        Command::Run(args) => std::thread::Builder::new()
+            .name("nagare-run".into())
+            .stack_size(nagare::expr::budget::THREAD_STACK)
+            .spawn(move || run(args))
+            .ok()
+            .and_then(|t| t.join().ok())
+            .unwrap_or(ExitCode::FAILURE),
         Command::Serve(args) => serve(*args),
         Command::Workflows { server, command } => client(server, |c| async move {
             match command {
@@ -530,6 +592,7 @@ where
 }
 
 fn serve(args: ServeArgs) -> ExitCode {
+    args.eval.install();
     let secrets = match &args.secrets {
         Some(f) => match data_argument(&format!("@{f}"), "the secrets file") {
             Ok(v) => v,
@@ -615,6 +678,7 @@ fn validate(files: &[String]) -> ExitCode {
 }
 
 fn run(args: RunArgs) -> ExitCode {
+    args.eval.install();
     let RunArgs {
         file,
         input,
@@ -625,6 +689,7 @@ fn run(args: RunArgs) -> ExitCode {
         workflows,
         journal,
         containers,
+        eval: _,
     } = args;
     let (file, input) = (file.as_str(), input.as_str());
     let definition = match read(file).map_err(|e| vec![e]).and_then(|text| {

@@ -4,6 +4,7 @@
 pub mod clock;
 pub mod effect;
 pub mod gates;
+pub mod health;
 pub mod history;
 pub mod inbound;
 pub mod journal;

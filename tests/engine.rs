@@ -82,6 +82,7 @@ fn drive(case: &Case, definition: Rc<nagare::engine::Definition>) -> Run {
         secrets: case.secrets.clone(),
         now: T0,
         gate: false,
+        fault: None,
     };
     let (mut instance, commands) = Instance::start(definition, start);
     let mut run = Run::default();
@@ -244,6 +245,7 @@ fn replay(case: &Case, definition: Rc<nagare::engine::Definition>, recorded: &Ru
         secrets: case.secrets.clone(),
         now: T0,
         gate: false,
+        fault: None,
     };
     let (mut instance, mut commands) = Instance::start(definition, start);
     for (event, now) in &recorded.events {
@@ -367,6 +369,7 @@ fn cancel_stops_running_effects() {
         secrets: json!({}),
         now: T0,
         gate: false,
+        fault: None,
     };
     let (mut instance, commands) = Instance::start(definition, start);
     let run_id = commands
@@ -431,6 +434,7 @@ do:
         secrets: serde_json::json!({}),
         now: T0,
         gate: true,
+        fault: None,
     };
     let (mut instance, mut commands) = Instance::start(definition, start);
     let mut asked = Vec::new();
@@ -465,5 +469,99 @@ do:
             .iter()
             .any(|c| matches!(c, Command::Complete { output } if output["c"] == 2)),
         "{commands:#?}"
+    );
+}
+
+/// An evaluation out of time voids its step, even one that ended the workflow (its `try`
+/// caught the error and the workflow completed): the fault recorded in its place is what
+/// counts, live and replayed.
+#[test]
+fn a_step_out_of_time_is_void_and_its_fault_stands_in_its_place() {
+    let text = r#"
+document:
+  dsl: '1.0.3'
+  namespace: test
+  name: spin
+  version: '1.0.0'
+  metadata: {nagare: {limits: {evalTime: PT0.05S}}}
+do:
+  - pause:
+      wait: PT1S
+  - guarded:
+      try:
+        - spin:
+            set:
+              n: '${ last(repeat(1)) }'
+      catch:
+        do:
+          - caught:
+              set: {caught: true}
+"#;
+    let definition = Rc::new(nagare::workflow::load("spin", text).unwrap());
+    let start = Start {
+        id: "spin".into(),
+        input: json!({}),
+        secrets: json!({}),
+        now: T0,
+        gate: false,
+        fault: None,
+    };
+    let (mut instance, commands) = Instance::start(definition.clone(), start.clone());
+    let timer = commands
+        .iter()
+        .find_map(|c| match c {
+            Command::Perform {
+                id,
+                effect: Effect::Timer { .. },
+            } => Some(*id),
+            _ => None,
+        })
+        .expect("the wait's timer");
+    let done = Event::Done {
+        id: timer,
+        result: Ok(Value::Null),
+    };
+    let void = instance.step(done, T0 + 1000);
+    let error = instance.take_poison().expect("the spin ran out of time");
+    assert!(error.kind.ends_with("/runtime"), "{error:?}");
+    assert!(
+        error
+            .detail
+            .as_deref()
+            .unwrap()
+            .contains("ran longer than 50 ms"),
+        "{error:?}"
+    );
+    // What the void step did: the catch ran and the workflow completed.
+    assert!(
+        void.iter().any(|c| matches!(c, Command::Complete { .. })),
+        "{void:#?}"
+    );
+    let fault = Event::Fault {
+        error: error.clone(),
+    };
+    let end = instance.step(fault.clone(), T0 + 1000);
+    assert!(
+        end.iter()
+            .any(|c| matches!(c, Command::Fault { error: e } if *e == error)),
+        "{end:#?}"
+    );
+    assert_eq!(instance.status(), nagare::engine::Status::Faulted);
+    // Replayed with the fault in place of the timer's answer: the same end, without running
+    // the spin again.
+    let replayed = nagare::runtime::replay::replay(
+        definition,
+        start,
+        vec![nagare::runtime::journal::Record::Event {
+            event: fault,
+            now: T0 + 1000,
+        }],
+    );
+    assert_eq!(replayed.instance.status(), nagare::engine::Status::Faulted);
+    assert!(
+        replayed
+            .commands
+            .iter()
+            .any(|c| matches!(c, Command::Fault { error: e } if *e == error))
     );
 }

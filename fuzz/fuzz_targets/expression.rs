@@ -91,6 +91,7 @@ fuzz_target!(|data: &[u8]| {
         secrets: json!({}),
         now: 0,
         gate: false,
+        fault: None,
     };
     let (_instance, commands) = Instance::start(Rc::new(definition), start);
     if debug() {

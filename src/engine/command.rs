@@ -67,4 +67,8 @@ pub enum Event {
     Receive { event: Value },
     /// Cancel the instance.
     Cancel,
+    /// Fault the instance with this error, whatever it is doing: recorded by the runtime in
+    /// place of a step that must not stand (an evaluation ran out of time, or the step
+    /// crashed), so that a replay never takes that step again.
+    Fault { error: Error },
 }

@@ -10,6 +10,8 @@ use std::cell::RefCell;
 use std::collections::HashMap;
 use std::rc::Rc;
 
+mod limits;
+
 pub struct Definition {
     pub workflow: Workflow,
     /// The document as loaded (for `$workflow.definition`).
@@ -58,7 +60,7 @@ impl Definition {
                 .collect();
             sources.extend(ok);
         }
-        let program = Program::compile(&sources, &found.locals).map_err(|errors| {
+        let mut program = Program::compile(&sources, &found.locals).map_err(|errors| {
             errors
                 .into_iter()
                 .map(|e| Problem {
@@ -74,6 +76,7 @@ impl Definition {
                 })
                 .collect::<Vec<_>>()
         })?;
+        limits::apply(&document, &mut program)?;
         let uses = |arg: &str| sources.iter().any(|s| s.contains(arg));
         let extensions = workflow
             .use_

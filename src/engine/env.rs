@@ -7,7 +7,8 @@ use super::executor::{EffectFuture, SharedRef, perform};
 use super::notice::{Lifecycle, Notice};
 use crate::dsl::model::Duration;
 use crate::error::Error;
-use crate::expr::{Args, Val, template, value};
+use crate::expr::budget::Limit;
+use crate::expr::{Args, EvalError, Val, template, value};
 use serde_json::Value;
 use std::rc::Rc;
 
@@ -48,9 +49,36 @@ impl Env {
         }
     }
 
+    /// The spec's error for an evaluation that produced no value.
+    ///
+    /// An expression that exceeds its budget of steps, memory, stack or value depth is the
+    /// spec's expression error, which `try` catches: these limits are deterministic, so a
+    /// replay takes the same path. Time is not: an evaluation that ran out of time poisons
+    /// the step (the runtime records a fault of the instance instead of replaying the step),
+    /// so it ends the instance whatever the task would do with the error.
+    pub fn failed(&self, e: EvalError) -> Error {
+        match &e {
+            EvalError::Failed(message) => Error::expression(message.clone()),
+            EvalError::Exceeded { exceeded, .. } if exceeded.limit == Limit::Time => {
+                let error = Error::new("runtime", 500, "Expression Out Of Time", e.to_string());
+                self.shared
+                    .borrow_mut()
+                    .poison
+                    .get_or_insert_with(|| error.clone());
+                error
+            }
+            EvalError::Exceeded { .. } => Error::new(
+                "expression",
+                400,
+                "Expression Budget Exceeded",
+                e.to_string(),
+            ),
+        }
+    }
+
     /// Evaluates a field the spec reads as an expression even when bare.
     pub fn bare(&self, text: &str, input: &Val, args: &Args) -> Result<Val, Error> {
-        template::eval_bare(&self.def.program, text, input, args).map_err(Error::expression)
+        template::eval_bare(&self.def.program, text, input, args).map_err(|e| self.failed(e))
     }
 
     /// Evaluates a bare condition; it must produce a boolean (null counts as false).
@@ -66,13 +94,13 @@ impl Env {
 
     /// Evaluates a template (strings in `${ }` are expressions).
     pub fn template(&self, t: &Value, input: &Val, args: &Args) -> Result<Val, Error> {
-        template::eval(&self.def.program, t, input, args, self.def.mode).map_err(Error::expression)
+        template::eval(&self.def.program, t, input, args, self.def.mode).map_err(|e| self.failed(e))
     }
 
     /// Evaluates a string that may be an expression and must produce a string.
     pub fn string(&self, text: &str, input: &Val, args: &Args) -> Result<String, Error> {
         let v =
-            template::eval_str(&self.def.program, text, input, args).map_err(Error::expression)?;
+            template::eval_str(&self.def.program, text, input, args).map_err(|e| self.failed(e))?;
         match value::as_str(&v) {
             Some(s) => Ok(s.into_owned()),
             None => Ok(value::to_json(&v).to_string()),

@@ -36,6 +36,9 @@ pub(crate) struct Shared {
     pub ended: bool,
     /// `$context`, set by `export.as`.
     pub context: Val,
+    /// An evaluation of this step ran out of time: the step must not stand (see
+    /// `Instance::take_poison`).
+    pub poison: Option<Error>,
 }
 
 pub(crate) type SharedRef = Rc<RefCell<Shared>>;
@@ -54,6 +57,7 @@ impl Shared {
             correlations: HashMap::new(),
             waiting: 0,
             context: Val::obj(Default::default()),
+            poison: None,
         }))
     }
 

@@ -34,9 +34,13 @@ pub struct Instance {
     env: Rc<Env>,
     root: Option<Boxed<'static, Result<Val, Error>>>,
     status: Status,
+    /// The last step was poisoned (see [`Instance::take_poison`]): whatever it did, even
+    /// ending the instance, is void, and the next event is the fault that replaces it.
+    voided: bool,
 }
 
 /// What the runtime supplies when starting an instance.
+#[derive(Clone)]
 pub struct Start {
     pub id: String,
     pub input: Value,
@@ -47,6 +51,9 @@ pub struct Start {
     /// Ask run control before each top-level task starts ([`super::Effect::Gate`]): set for the
     /// runs of a workflow with `dependsOnPast` or a task limit.
     pub gate: bool,
+    /// The start itself must not stand (see [`Event::Fault`]): the instance begins faulted
+    /// with this error, without running anything.
+    pub fault: Option<Error>,
 }
 
 impl Instance {
@@ -80,6 +87,16 @@ impl Instance {
             ),
         });
         env.notify(Lifecycle::WorkflowStarted, None, None, None);
+        if let Some(error) = start.fault {
+            let mut instance = Instance {
+                env,
+                root: None,
+                status: Status::Running,
+                voided: false,
+            };
+            let commands = instance.fault(error);
+            return (instance, commands);
+        }
         let root_env = env.clone();
         let input = from_json(&start.input);
         let root: Boxed<'static, Result<Val, Error>> =
@@ -88,6 +105,7 @@ impl Instance {
             env,
             root: Some(root),
             status: Status::Running,
+            voided: false,
         };
         let commands = instance.poll();
         (instance, commands)
@@ -137,7 +155,38 @@ impl Instance {
                 }
                 std::mem::take(&mut self.env.shared.borrow_mut().outbox)
             }
+            Event::Fault { error } => {
+                if self.root.is_none() && !std::mem::take(&mut self.voided) {
+                    return Vec::new();
+                }
+                self.fault(error)
+            }
         }
+    }
+
+    /// Ends the instance faulted with `error`; its unfinished tasks are cancelled.
+    fn fault(&mut self, error: Error) -> Vec<Command> {
+        // Dropping the root drops every unfinished task (each notifies its cancellation and
+        // cancels its effects) before the workflow's own end.
+        self.root = None;
+        self.status = Status::Faulted;
+        self.voided = false;
+        self.env.shared.borrow_mut().poison = None;
+        self.env
+            .notify(Lifecycle::WorkflowFaulted, None, None, Some(error.clone()));
+        let mut shared = self.env.shared.borrow_mut();
+        shared.outbox.push(Command::Fault { error });
+        std::mem::take(&mut shared.outbox)
+    }
+
+    /// The error that makes the last step (or the start) void, when one of its evaluations ran
+    /// out of time. The runtime must then drop this instance's state and commands from that
+    /// step, and record [`Event::Fault`] with this error in the step's place (or start the
+    /// instance again with [`Start::fault`]), because replaying the step could go otherwise.
+    pub fn take_poison(&mut self) -> Option<Error> {
+        let poison = self.env.shared.borrow_mut().poison.take();
+        self.voided = poison.is_some();
+        poison
     }
 
     fn poll(&mut self) -> Vec<Command> {

@@ -7,12 +7,36 @@
 
 use super::Val;
 use super::args::{Args, BUILTINS};
-use jaq_core::data::JustLut;
+use super::budget::{self, Exceeded, Limits};
+use jaq_core::data::{DataT, HasLut};
 use jaq_core::load::{Arena, File, Loader};
 use jaq_core::{Compiler, Ctx, Vars};
 use std::collections::HashMap;
 
-type Data = JustLut<Val>;
+mod natives;
+mod rewrite;
+
+/// jaq's data type for nagare's programs: its values, and a program lookup that counts a
+/// step of the evaluation's budget (jaq looks the program up at every term it evaluates).
+pub struct Metered;
+
+impl DataT for Metered {
+    type V<'a> = Val;
+    type Data<'a> = MeteredLut<'a>;
+}
+
+#[derive(Clone)]
+pub struct MeteredLut<'a>(&'a jaq_core::Lut<Metered>);
+
+impl<'a> HasLut<'a, Metered> for MeteredLut<'a> {
+    #[inline]
+    fn lut(&self) -> &'a jaq_core::Lut<Metered> {
+        budget::step();
+        self.0
+    }
+}
+
+type Data = Metered;
 
 /// The compiled expressions of one definition.
 pub struct Program {
@@ -21,6 +45,36 @@ pub struct Program {
     index: HashMap<String, usize>,
     /// Names of the local variables the program declares (after `$__e` and the builtins).
     locals: Vec<String>,
+    /// The budget of each evaluation (the server's, lowered by the workflow's metadata).
+    limits: Limits,
+    /// The zone of `localtime` and `strflocaltime` (the instance's, never the host's).
+    time_zone: jiff::tz::TimeZone,
+}
+
+/// Why an evaluation produced no value.
+#[derive(Debug, Clone, PartialEq)]
+pub enum EvalError {
+    /// The expression failed (a jq error, or it was not compiled with the definition).
+    Failed(String),
+    /// It exceeded its budget.
+    Exceeded { source: String, exceeded: Exceeded },
+}
+
+impl std::fmt::Display for EvalError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            EvalError::Failed(message) => f.write_str(message),
+            EvalError::Exceeded { source, exceeded } => {
+                write!(f, "`{source}` exceeded its budget: it {exceeded}")
+            }
+        }
+    }
+}
+
+impl From<String> for EvalError {
+    fn from(message: String) -> EvalError {
+        EvalError::Failed(message)
+    }
 }
 
 /// Why one expression does not compile.
@@ -35,6 +89,15 @@ impl Program {
     /// Compiles jq sources (already stripped of `${ }`); `locals` are the variable names the
     /// definition binds (`for.each`, `catch.as`, ...), without `$`.
     pub fn compile(sources: &[String], locals: &[String]) -> Result<Program, Vec<CompileError>> {
+        Program::compile_with(sources, locals, true)
+    }
+
+    /// `guard`: rewrite multiplications (see `rewrite`); off only to test the rewrite.
+    fn compile_with(
+        sources: &[String],
+        locals: &[String],
+        guard: bool,
+    ) -> Result<Program, Vec<CompileError>> {
         let mut unique: Vec<&str> = Vec::new();
         let mut index = HashMap::new();
         for s in sources {
@@ -61,8 +124,25 @@ impl Program {
         locals.sort();
         locals.dedup();
         locals.retain(|l| !BUILTINS.contains(&l.as_str()) && l != "__e" && l != "__now");
+        let too_long: Vec<CompileError> = sources
+            .iter()
+            .enumerate()
+            .filter(|(_, s)| budget::longest_digits(s.as_bytes()) > natives::MAX_DIGITS)
+            .map(|(i, _)| CompileError {
+                index: i,
+                message: format!(
+                    "a number of more than {} digits is too long to compute with",
+                    natives::MAX_DIGITS
+                ),
+            })
+            .collect();
+        if !too_long.is_empty() {
+            return Err(too_long);
+        }
         let mut code = String::from(PRELUDE);
         for (i, s) in unique.iter().enumerate() {
+            let guarded = guard.then(|| rewrite::guard_multiplications(s)).flatten();
+            let s = guarded.as_deref().unwrap_or(s);
             code.push_str(&format!("def __e{i}: {s}\n;\n"));
         }
         dispatch(&mut code, 0, unique.len());
@@ -71,6 +151,8 @@ impl Program {
                 filter,
                 index,
                 locals,
+                limits: budget::defaults(),
+                time_zone: jiff::tz::TimeZone::UTC,
             }),
             Err(_) => Err(sources
                 .iter()
@@ -100,13 +182,51 @@ impl Program {
         self.index.contains_key(source)
     }
 
+    /// Lowers the budget of this program's evaluations (a workflow's metadata).
+    pub fn limit(&mut self, limits: Limits) {
+        self.limits = self.limits.min(limits);
+    }
+
+    /// The budget of each evaluation.
+    pub fn limits(&self) -> Limits {
+        self.limits
+    }
+
+    /// Sets the zone `localtime` and `strflocaltime` use.
+    pub fn set_time_zone(&mut self, zone: jiff::tz::TimeZone) {
+        self.time_zone = zone;
+    }
+
     /// Evaluates a compiled expression on `input` and returns its first output (null when it
-    /// produces none). An error message says what failed.
-    pub fn eval(&self, source: &str, input: Val, args: &Args) -> Result<Val, String> {
+    /// produces none), within the program's budget. An error says what failed.
+    pub fn eval(&self, source: &str, input: Val, args: &Args) -> Result<Val, EvalError> {
+        let exceeded = |exceeded| EvalError::Exceeded {
+            source: source.to_string(),
+            exceeded,
+        };
+        let limits = self.limits;
+        let depth = limits.depth;
+        budget::run(limits, || {
+            natives::ZONE.with(|z| z.replace(self.time_zone.clone()));
+            let v = self.eval_unmetered(source, input, args)?;
+            // A value nested deeper than this would overflow the stacks of whatever converts,
+            // serialises or drops it outside the evaluation.
+            if budget::too_deep(&v, depth) {
+                budget::exceed(
+                    budget::Limit::Depth,
+                    format!("built a value nested more than {depth} levels deep (nagare --eval-depth, or the workflow's metadata nagare.limits.evalDepth)"),
+                );
+            }
+            Ok(v)
+        })
+        .map_err(exceeded)?
+    }
+
+    fn eval_unmetered(&self, source: &str, input: Val, args: &Args) -> Result<Val, EvalError> {
         let Some(&n) = self.index.get(source) else {
-            return Err(format!(
+            return Err(EvalError::Failed(format!(
                 "expression `{source}` was not compiled with the definition"
-            ));
+            )));
         };
         let mut vars = Vec::with_capacity(1 + BUILTINS.len() + self.locals.len());
         vars.push(Val::from(n as isize));
@@ -117,19 +237,20 @@ impl Program {
                 .iter()
                 .map(|l| args.local(l).cloned().unwrap_or(Val::Null)),
         );
-        let ctx = Ctx::<Data>::new(&self.filter.lut, Vars::new(vars));
+        let ctx = Ctx::<Data>::new(MeteredLut(&self.filter.lut), Vars::new(vars));
         let mut outputs = self.filter.id.run((ctx, input));
         match outputs.next() {
             None => Ok(Val::Null),
             Some(Ok(v)) => Ok(v),
-            Some(Err(e)) => Err(format!("`{source}`: {}", describe(e))),
+            Some(Err(e)) => Err(EvalError::Failed(format!("`{source}`: {}", describe(e)))),
         }
     }
 }
 
 /// Evaluates a single expression without a shared program (slow path: compiles the library).
-pub fn eval_once(source: &str, input: Val, args: &Args) -> Result<Val, String> {
-    let program = Program::compile(&[source.to_string()], &[]).map_err(|e| e[0].message.clone())?;
+pub fn eval_once(source: &str, input: Val, args: &Args) -> Result<Val, EvalError> {
+    let program = Program::compile(&[source.to_string()], &[])
+        .map_err(|e| EvalError::Failed(e[0].message.clone()))?;
     program.eval(source, input, args)
 }
 
@@ -148,7 +269,9 @@ fn describe(e: jaq_core::Exn<'_, Val>) -> String {
 ///   reach workflows through `$secrets`, and only when declared);
 /// - `now` is the instance's clock (the time of the event being processed), not the machine's,
 ///   so a replayed instance computes the same values.
-const PRELUDE: &str = "def env: {};\ndef now: $__now;\ndef startswith($s): type == \"string\" and ($s | type) == \"string\" and (($s == \"\") or (ltrimstr($s) != .));\n\
+const PRELUDE: &str = "def env: {};\ndef now: $__now;\n\
+def localtime: if type == \"number\" then . + __zone_offset | gmtime else error(\"localtime needs a number of seconds\") end;\n\
+def strflocaltime($f): if type == \"number\" then __strflocal($f) else strftime($f) end;\ndef startswith($s): type == \"string\" and ($s | type) == \"string\" and (($s == \"\") or (ltrimstr($s) != .));\n\
 def endswith($s): type == \"string\" and ($s | type) == \"string\" and (($s == \"\") or (rtrimstr($s) != .));\n";
 
 /// jaq parses, compiles and evaluates recursively, one stack frame (or several) per level of
@@ -273,7 +396,9 @@ fn compile(code: &str, locals: &[String]) -> Result<jaq_core::Filter<Data>, Stri
         .chain(jaq_json::defs());
     let funs = jaq_core::funs()
         .chain(jaq_std::funs())
-        .chain(jaq_json::funs());
+        .chain(jaq_json::funs())
+        .filter(|(name, args, _)| !natives::replaces(name, args.len()))
+        .chain(natives::funs());
     let arena = Arena::default();
     let loader = Loader::new(defs);
     let modules = loader
@@ -486,6 +611,249 @@ mod tests {
         let err = program
             .eval(".a + 1", from_json(&json!({"a": "x"})), &Args::default())
             .unwrap_err();
-        assert!(err.contains(".a + 1"), "{err}");
+        assert!(err.to_string().contains(".a + 1"), "{err}");
+    }
+
+    /// Evaluates one expression alone with `limits`; the limit it exceeded, if any.
+    fn exceeded(source: &str, limits: Limits) -> Option<budget::Limit> {
+        let mut program = Program::compile(&[source.to_string()], &[]).expect("compiles");
+        program.limits = limits;
+        match program.eval(source, Val::Null, &Args::default()) {
+            Err(EvalError::Exceeded { exceeded, .. }) => Some(exceeded.limit),
+            Err(EvalError::Failed(e)) => panic!("{source}: failed: {e}"),
+            Ok(_) => None,
+        }
+    }
+
+    #[test]
+    fn runaways_run_out_of_their_budget() {
+        use budget::Limit;
+        let small = Limits {
+            steps: 1_000_000,
+            memory: 64 << 20,
+            depth: 1000,
+            time: std::time::Duration::from_secs(3600),
+        };
+        assert_eq!(exceeded("last(repeat(1))", small), Some(Limit::Steps));
+        assert_eq!(exceeded("[range(1e9)] | length", small), Some(Limit::Steps));
+        assert_eq!(
+            exceeded(
+                "[range(1e9)] | length",
+                Limits {
+                    steps: u64::MAX,
+                    ..small
+                }
+            ),
+            Some(Limit::Memory)
+        );
+        // A deep value dropped inside the evaluation fits the stack (the memory budget bounds
+        // how deep a value can get).
+        assert_eq!(
+            exceeded("reduce range(100000) as $i (null; [.]) | 1", small),
+            None
+        );
+        assert_eq!(
+            exceeded(
+                "reduce range(1e9) as $i (null; [.]) | 1",
+                Limits {
+                    steps: u64::MAX,
+                    ..small
+                }
+            ),
+            Some(Limit::Memory)
+        );
+        // A value nested deeper than the depth budget is refused when it is returned.
+        assert_eq!(
+            exceeded("reduce range(2000) as $i (null; [.])", small),
+            Some(Limit::Depth)
+        );
+        assert_eq!(
+            exceeded("reduce range(999) as $i (null; [.]) | 1", small),
+            None
+        );
+        assert_eq!(exceeded("def f: 1 + f; f", small), Some(Limit::Stack));
+        assert_eq!(
+            exceeded(r#""[" * 100000 | fromjson"#, small),
+            Some(Limit::Depth)
+        );
+        assert_eq!(
+            exceeded(
+                "last(repeat(1))",
+                Limits {
+                    steps: u64::MAX,
+                    time: std::time::Duration::from_millis(50),
+                    ..small
+                }
+            ),
+            Some(Limit::Time)
+        );
+        // What fits runs.
+        assert_eq!(exceeded("[range(100000)] | length", small), None);
+        assert_eq!(exceeded("[limit(50000; repeat(1))] | length", small), None);
+        assert_eq!(exceeded("0 | until(. >= 50000; . + 1)", small), None);
+    }
+
+    #[test]
+    fn a_budget_error_names_the_expression_and_the_limit() {
+        let mut program = Program::compile(&["last(repeat(1))".to_string()], &[]).unwrap();
+        program.limit(Limits {
+            steps: 5000,
+            ..Limits::DEFAULT
+        });
+        let e = program
+            .eval("last(repeat(1))", Val::Null, &Args::default())
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("`last(repeat(1))`"), "{e}");
+        assert!(
+            e.contains("5000 steps") && e.contains("--eval-steps"),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn long_integers_are_refused_not_parsed_for_minutes() {
+        let source = r#""1" * 20000 | tonumber"#;
+        let program = Program::compile(&[source.to_string()], &[]).unwrap();
+        let e = program
+            .eval(source, Val::Null, &Args::default())
+            .unwrap_err();
+        assert!(
+            matches!(&e, EvalError::Failed(m) if m.contains("10000 digits")),
+            "{e}"
+        );
+        check(
+            &[
+                r#""[1, 2.5, {\"a\": [3]}]" | fromjson"#,
+                r#""42" | tonumber"#,
+            ],
+            &[],
+            &Args::default(),
+            json!(null),
+            &[json!([1, 2.5, {"a": [3]}]), json!(42)],
+        );
+    }
+
+    #[test]
+    fn local_time_is_the_instance_zone_not_the_hosts() {
+        let sources = [
+            r#"1700000000 | strflocaltime("%Y-%m-%d %H:%M %Z")"#,
+            "1700000000 | localtime | mktime",
+            "1700000000 | localtime | .[3]",
+        ];
+        let owned: Vec<String> = sources.iter().map(|s| s.to_string()).collect();
+        let mut program = Program::compile(&owned, &[]).unwrap();
+        let eval = |p: &Program, s: &str| to_json(&p.eval(s, Val::Null, &Args::default()).unwrap());
+        // UTC unless the workflow says otherwise, whatever the machine's zone.
+        assert_eq!(eval(&program, sources[0]), json!("2023-11-14 22:13 UTC"));
+        assert_eq!(eval(&program, sources[1]), json!(1700000000));
+        program.set_time_zone(jiff::tz::TimeZone::get("Asia/Tokyo").unwrap());
+        assert_eq!(eval(&program, sources[0]), json!("2023-11-15 07:13 JST"));
+        assert_eq!(eval(&program, sources[2]), json!(7));
+    }
+
+    #[test]
+    fn multiplications_are_sized_before_they_run() {
+        use budget::Limit;
+        assert_eq!(
+            exceeded(r#""x" * 1000000000000 | length"#, Limits::DEFAULT),
+            Some(Limit::Memory)
+        );
+        assert_eq!(
+            exceeded(r#"{a: "xy"} | .a *= 1000000000000"#, Limits::DEFAULT),
+            Some(Limit::Memory)
+        );
+        assert_eq!(
+            exceeded("reduce range(40) as $i (10; . * .)", Limits::DEFAULT),
+            Some(Limit::Size)
+        );
+        check(
+            &[
+                r#""ab" * 3"#,
+                "6 * 7",
+                r#"{a: 2} | .a *= 5"#,
+                r#"{a: {b: 1}} * {a: {c: 2}}"#,
+            ],
+            &[],
+            &Args::default(),
+            json!(null),
+            &[
+                json!("ababab"),
+                json!(42),
+                json!({"a": 10}),
+                json!({"a": {"b": 1, "c": 2}}),
+            ],
+        );
+    }
+
+    #[test]
+    fn the_rewrite_changes_no_result() {
+        let cases = [
+            ".a * 2",
+            "[.[] * 2]",
+            "(1, 2) * (3, 4)",
+            "[(1, 2) * (3, 4)]",
+            "{a: (.a * 3), b, \"c\": 1, (\"d\" + \"e\"): 2} | .b * 1",
+            "{\"x y\": 2} | .\"x y\" * 2",
+            ". as {a: $x, $b, \"c\": [$c, $d]} | $x * $b + $c * $d",
+            "reduce .[] as $v (1; . * $v)",
+            "[foreach .[] as $v (1; . * $v; . * 10)]",
+            "[foreach .[] as [$v] (1; . * 2)]",
+            "if . == null then 1 elif .[0] > 1 then .[0] * 2 else -(.[0] * 3) end",
+            "try (error(\"x\") * 2) catch (. + \"!\")",
+            "[.[]? * 2]",
+            "label $out | reduce .[] as $v (0; if $v > 2 then ., break $out else . + $v * 2 end)",
+            "def f(g; $n): [g * $n]; f(.[]; 3)",
+            "def twice: . * 2; def four: twice | twice; [.[] | four]",
+            ".[1:] | map(. * 2)",
+            ".[:2][0] * .[-1:][0]",
+            "\"\\(.[0] * 2) \\\"quoted\\\" \\t tab \\u00e9\" + (\"x\" * 2)",
+            "@base64 \"\\(.[0] * 100)\"",
+            "[.[] | select(. * 2 > 3)] | length * 10",
+            "[paths] | length * 2",
+            "[..] | length * 2",
+            ". as [$a, $b] | {($a * 2 | tostring): $b * 2}",
+            "[.[] * 2] | .[0] = .[1] * 5",
+            "[.[] * 2] | .[0] |= . * 5",
+            "[.[] * 2] | .[2] += 3 * 2",
+            "[.[] * 2] | .[5] //= 7 * 2",
+            "(.[0] * 2) // 9",
+            ".[0] * 2 == 2 and (.[1] * 2 != 0 or false)",
+            "[limit(3; repeat(. * 2))] | length",
+            "[range(0; 10; 3) * 2]",
+            "-.[0] * -2",
+            "[.[] | . * . * .]",
+            ".[0] * 2 | tostring | . * 2",
+            "1 * 2 - 3 / 4 % 5 * 6",
+            "# a comment\n.[0] * 2",
+        ];
+        let input = json!([1, 2, 3]);
+        for source in cases {
+            let owned = vec![source.to_string()];
+            let guarded = Program::compile_with(&owned, &[], true).unwrap_or_else(|e| {
+                panic!(
+                    "{source}: {e:?} ({:?})",
+                    rewrite::guard_multiplications(source)
+                )
+            });
+            let plain = Program::compile_with(&owned, &[], false).unwrap();
+            let all = |p: &Program| {
+                let wrapped = format!("[{source}]");
+                let _ = wrapped;
+                p.eval(source, from_json(&input), &Args::default())
+                    .map(|v| to_json(&v))
+                    .map_err(|e| e.to_string())
+            };
+            assert!(
+                rewrite::guard_multiplications(source).is_some(),
+                "{source} has a multiplication"
+            );
+            assert_eq!(
+                all(&guarded),
+                all(&plain),
+                "{source} → {:?}",
+                rewrite::guard_multiplications(source)
+            );
+        }
     }
 }

@@ -3,7 +3,7 @@
 //! In loose mode every string leaf that compiled as jq is evaluated, and one whose evaluation
 //! fails stays the literal string, as the spec's `evaluate.mode: loose` says.
 
-use super::{Args, Program, Val, from_json, is_expression, source};
+use super::{Args, EvalError, Program, Val, from_json, is_expression, source};
 use serde_json::Value;
 
 /// How strings are treated: strict (only `${ }`) or loose.
@@ -21,12 +21,16 @@ pub fn eval(
     input: &Val,
     args: &Args,
     mode: Mode,
-) -> Result<Val, String> {
+) -> Result<Val, EvalError> {
     Ok(match template {
         Value::String(s) if is_expression(s) => program.eval(source(s), input.clone(), args)?,
-        Value::String(s) if mode == Mode::Loose && program.contains(s.trim()) => program
-            .eval(s.trim(), input.clone(), args)
-            .unwrap_or_else(|_| super::value::string(s)),
+        // A loose string whose jq fails is literal text; one that ran out of budget is not.
+        Value::String(s) if mode == Mode::Loose && program.contains(s.trim()) => {
+            match program.eval(s.trim(), input.clone(), args) {
+                Err(EvalError::Failed(_)) => super::value::string(s),
+                other => other?,
+            }
+        }
         Value::Object(map) => {
             let mut out = jaq_json::Map::default();
             for (k, v) in map {
@@ -40,7 +44,7 @@ pub fn eval(
         Value::Array(items) => items
             .iter()
             .map(|v| eval(program, v, input, args, mode))
-            .collect::<Result<Val, String>>()?,
+            .collect::<Result<Val, EvalError>>()?,
         other => from_json(other),
     })
 }
@@ -56,12 +60,17 @@ pub fn is_literal(template: &Value) -> bool {
 }
 
 /// Evaluates a field that the spec reads as an expression even when written bare.
-pub fn eval_bare(program: &Program, text: &str, input: &Val, args: &Args) -> Result<Val, String> {
+pub fn eval_bare(
+    program: &Program,
+    text: &str,
+    input: &Val,
+    args: &Args,
+) -> Result<Val, EvalError> {
     program.eval(source(text), input.clone(), args)
 }
 
 /// Evaluates a string that may be an expression; a literal string stays itself.
-pub fn eval_str(program: &Program, text: &str, input: &Val, args: &Args) -> Result<Val, String> {
+pub fn eval_str(program: &Program, text: &str, input: &Val, args: &Args) -> Result<Val, EvalError> {
     if is_expression(text) {
         program.eval(source(text), input.clone(), args)
     } else {

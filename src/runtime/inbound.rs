@@ -65,6 +65,7 @@ impl Inbound {
     pub fn spawn(self) {
         let spawned = std::thread::Builder::new()
             .name("nagare-inbound".into())
+            .stack_size(crate::expr::budget::THREAD_STACK)
             .spawn(move || {
                 match tokio::runtime::Builder::new_current_thread()
                     .enable_all()

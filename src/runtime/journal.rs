@@ -73,6 +73,8 @@ pub fn new_instance(
 pub struct Journal {
     path: PathBuf,
     file: std::fs::File,
+    /// The file's length before the last record appended.
+    before_last: u64,
 }
 
 impl Journal {
@@ -104,6 +106,7 @@ impl Journal {
         Ok((
             Journal {
                 path: path.to_path_buf(),
+                before_last: 0,
                 file,
             },
             records,
@@ -112,10 +115,18 @@ impl Journal {
 
     /// Appends a record and waits until it is on disk.
     pub fn append(&mut self, record: &Record) -> std::io::Result<()> {
+        self.before_last = self.file.metadata()?.len();
         let mut line = serde_json::to_vec(record).map_err(std::io::Error::other)?;
         line.push(b'\n');
         self.file.write_all(&line)?;
         self.file.sync_data()
+    }
+
+    /// Replaces the last record appended (a step that must not stand, see
+    /// `engine::Event::Fault`) and waits until it is on disk.
+    pub fn replace_last(&mut self, record: &Record) -> std::io::Result<()> {
+        self.file.set_len(self.before_last)?;
+        self.append(record)
     }
 
     pub fn path(&self) -> &Path {

@@ -7,6 +7,11 @@
 //! effects, killing its processes) as soon as it cannot prove it still holds the lease — when a
 //! renewal fails and the last good one is older than two thirds of the lease. Another node can
 //! only claim after the whole lease has run out on the database clock.
+//!
+//! The same holds when the engine thread is stuck (busy with one batch for a third of the
+//! lease): the loop reads that from the node's health, never by asking the engine, and stops
+//! renewing, so the lease runs out and other nodes take the instances over. When the engine
+//! comes back it is told to drop everything, and the node claims afresh.
 
 use super::node::{Message, Node};
 use crate::store::Store;
@@ -41,16 +46,45 @@ impl Lease {
         let mut own = true;
         let mut last_renewal = Instant::now();
         let mut next = Instant::now();
+        let health = self.node.health.clone();
+        let mut gave_up = false;
         loop {
             let due = Instant::now() >= next;
-            if due {
+            let stuck = health.engine_busy().is_some_and(|d| d > self.lease / 3);
+            if due && stuck {
                 next = Instant::now() + self.tick();
+                if !std::mem::replace(&mut gave_up, true) {
+                    eprintln!(
+                        "nagare: the engine thread of {} has been busy with one batch for more than a third of the lease; giving its leases up",
+                        self.name
+                    );
+                    health.set_gave_up(true);
+                }
+            } else if due {
+                next = Instant::now() + self.tick();
+                if std::mem::replace(&mut gave_up, false) {
+                    // The leases may have run out meanwhile: whatever this node still drives
+                    // is dropped (appends are fenced anyway), then claimed afresh.
+                    adopted.clear();
+                    own = true;
+                    self.node.send(Message::Held {
+                        ids: Vec::new(),
+                        as_of: Instant::now(),
+                    });
+                    health.set_gave_up(false);
+                }
                 // Ended instances with nothing left to publish need no owner any more.
                 if let Err(e) = self.store.release_ended(&self.name).await {
                     eprintln!("nagare: cannot release ended instances: {e}");
                 }
                 let as_of = Instant::now();
-                match self.store.renew(&self.name, self.lease).await {
+                let renewed = self.store.renew(&self.name, self.lease).await;
+                if renewed.is_ok() {
+                    health.store_answered();
+                } else {
+                    health.store_failed();
+                }
+                match renewed {
                     Ok(None) => last_renewal = as_of,
                     // The lease had run out: drop what another node took meanwhile.
                     Ok(Some(held)) => {

@@ -74,6 +74,7 @@ pub async fn run(definition: Rc<Definition>, id: &str, input: Value, options: &O
             secrets: options.context.secrets.clone(),
             now,
             gate,
+            fault: None,
         },
         Some(other) => {
             return fail(Error::runtime(format!(
@@ -87,6 +88,7 @@ pub async fn run(definition: Rc<Definition>, id: &str, input: Value, options: &O
                 secrets: options.context.secrets.clone(),
                 now: now_ms(),
                 gate: false,
+                fault: None,
             };
             if let Some(j) = &mut journal {
                 let record = Record::Started {
@@ -113,6 +115,20 @@ pub async fn run(definition: Rc<Definition>, id: &str, input: Value, options: &O
         );
     }
     let replayed = super::replay::replay(definition, start, history.collect());
+    if let (Some(error), Some(j)) = (&replayed.poisoned, &mut journal) {
+        let fault = Record::Event {
+            event: Event::Fault {
+                error: error.clone(),
+            },
+            now: now_ms(),
+        };
+        if let Err(e) = j.append(&fault) {
+            return fail(Error::runtime(format!(
+                "cannot write the journal {}: {e}",
+                j.path().display()
+            )));
+        }
+    }
     let mut instance = replayed.instance;
     let commands = if resuming {
         replayed.commands
@@ -166,7 +182,26 @@ pub async fn run(definition: Rc<Definition>, id: &str, input: Value, options: &O
                 ))
             })?;
         }
-        Ok(instance.step(event, now))
+        let commands = instance.step(event, now);
+        let Some(error) = instance.take_poison() else {
+            return Ok(commands);
+        };
+        // An evaluation ran out of time: the step does not stand; a fault takes its place in
+        // the journal, so that a resumed run does not take it again.
+        let fault = Event::Fault { error };
+        if let Some(j) = &mut journal {
+            j.replace_last(&Record::Event {
+                event: fault.clone(),
+                now,
+            })
+            .map_err(|e| {
+                Error::runtime(format!(
+                    "cannot write the journal {}: {e}",
+                    j.path().display()
+                ))
+            })?;
+        }
+        Ok(instance.step(fault, now))
     };
     loop {
         for command in queue.drain(..) {

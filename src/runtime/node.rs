@@ -156,6 +156,8 @@ pub struct Node {
     pub outbox: Arc<Notify>,
     /// Nudged when an instance ended here (its run frees a slot).
     pub ended: Arc<Notify>,
+    /// Whether the engine thread is stepping (read by the lease loop and `/healthz`).
+    pub health: Arc<super::health::Health>,
 }
 
 impl Node {
@@ -167,14 +169,17 @@ impl Node {
             waiters: Arc::default(),
             outbox: Arc::default(),
             ended: Arc::default(),
+            health: Arc::default(),
         };
-        let (waiters, outbox, ended) = (
+        let (waiters, outbox, ended, health) = (
             node.waiters.clone(),
             node.outbox.clone(),
             node.ended.clone(),
+            node.health.clone(),
         );
         let spawned = std::thread::Builder::new()
             .name("nagare-engine".into())
+            .stack_size(crate::expr::budget::THREAD_STACK)
             .spawn(move || {
                 let rt = match tokio::runtime::Builder::new_current_thread()
                     .enable_all()
@@ -193,6 +198,7 @@ impl Node {
                     waiters,
                     outbox,
                     ended,
+                    health,
                     tx,
                     live: HashMap::new(),
                     definitions: HashMap::new(),
@@ -278,6 +284,7 @@ struct Engine {
     waiters: Arc<Waiters>,
     outbox: Arc<Notify>,
     ended: Arc<Notify>,
+    health: Arc<super::health::Health>,
     tx: mpsc::UnboundedSender<Message>,
     live: HashMap<String, Live>,
     definitions: HashMap<WorkflowKey, Rc<Definition>>,
@@ -287,6 +294,7 @@ struct Engine {
 impl Engine {
     async fn run(mut self, mut rx: mpsc::UnboundedReceiver<Message>) {
         while let Some(first) = rx.recv().await {
+            self.health.busy();
             let mut batch = vec![first];
             while batch.len() < 20_000 {
                 match rx.try_recv() {
@@ -356,6 +364,7 @@ impl Engine {
                 self.commit(work).await;
             }
             self.metrics.live.set(self.live.len() as i64);
+            self.health.idle();
         }
     }
 
@@ -478,9 +487,83 @@ impl Engine {
             event: event.clone(),
             now,
         };
-        let commands = live.instance.step(event, now);
-        push(work, &record);
-        self.absorb(id, commands, work);
+        let stepped = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            let commands = live.instance.step(event, now);
+            match live.instance.take_poison() {
+                None => (record, commands),
+                // An evaluation ran out of time: the step does not stand. What it asked for is
+                // dropped and a fault of the instance is recorded in its place, so a replay never
+                // takes it again (see `Event::Fault`).
+                Some(error) => {
+                    let fault = Event::Fault { error };
+                    let commands = live.instance.step(fault.clone(), now);
+                    (Record::Event { event: fault, now }, commands)
+                }
+            }
+        }));
+        match stepped {
+            Ok((record, commands)) => {
+                push(work, &record);
+                self.absorb(id, commands, work);
+            }
+            Err(panic) => self.crashed(id, &panic, now, work),
+        }
+    }
+
+    /// A step panicked (a bug): the instance's state cannot be trusted, so it is faulted in the
+    /// store without being stepped again, and its fault is recorded in place of the step, so
+    /// that neither this node nor another replays it into the same crash.
+    fn crashed(
+        &mut self,
+        id: &str,
+        panic: &Box<dyn std::any::Any + Send>,
+        now: i64,
+        work: &mut Work,
+    ) {
+        let message = panic
+            .downcast_ref::<String>()
+            .map(String::as_str)
+            .or_else(|| panic.downcast_ref::<&str>().copied())
+            .unwrap_or("a panic");
+        let error = Error::runtime(format!(
+            "the instance's step crashed ({message}); it was faulted so that it cannot crash the node again"
+        ));
+        eprintln!(
+            "nagare: instance {id}: {}",
+            error.detail.as_deref().unwrap_or_default()
+        );
+        let Some(live) = self.live.remove(id) else {
+            return;
+        };
+        let Live {
+            instance,
+            mut running,
+            tasks,
+            ..
+        } = live;
+        // Dropping its tasks could panic again in their guards, while the state is broken.
+        std::mem::forget(instance);
+        for (_, h) in running.drain() {
+            h.abort();
+            self.metrics.effects.dec();
+        }
+        self.drop_instance(id);
+        push(
+            work,
+            &Record::Event {
+                event: Event::Fault {
+                    error: error.clone(),
+                },
+                now,
+            },
+        );
+        work.broken = Some(Summary {
+            status: "faulted".into(),
+            output: None,
+            error: serde_json::to_value(&error).ok(),
+            tasks: serde_json::to_value(&tasks).unwrap_or_default(),
+            ended_at: Some(now),
+        });
     }
 
     /// Takes the engine's commands: notices and the end now, effects after the commit.

@@ -5,6 +5,7 @@
 use super::journal::Record;
 use crate::engine::instance::Start;
 use crate::engine::{Command, Definition, Event, Instance, Notice};
+use crate::error::Error;
 use std::collections::{BTreeMap, HashSet};
 use std::rc::Rc;
 
@@ -17,10 +18,43 @@ pub struct Replayed {
     pub notices: Vec<Notice>,
     /// Whether the history ends suspended.
     pub suspended: bool,
+    /// A fresh start ran out of time: the instance began faulted with this error instead, and
+    /// the caller records [`Event::Fault`] with it right after the start.
+    pub poisoned: Option<Error>,
 }
 
 /// Starts the instance and replays `records` (those after the start).
-pub fn replay(def: Rc<Definition>, start: Start, records: Vec<Record>) -> Replayed {
+///
+/// Evaluations are not bound by time here (see `expr::budget::untimed`); a step that ran out
+/// of time was recorded as a fault in its place. When the first record after the start is
+/// such a fault, the start itself ran out of time: the instance begins faulted, without
+/// running its start again.
+pub fn replay(def: Rc<Definition>, mut start: Start, records: Vec<Record>) -> Replayed {
+    if records.is_empty() && start.fault.is_none() {
+        // A fresh start is a live step: timed. One that runs out of time is started again,
+        // faulted, and reported so that the fault is recorded.
+        let (mut instance, commands) = Instance::start(def.clone(), start.clone());
+        let Some(error) = instance.take_poison() else {
+            return collect(instance, commands, HashSet::new(), false, None);
+        };
+        drop(instance);
+        start.fault = Some(error.clone());
+        let (instance, commands) = Instance::start(def, start);
+        return collect(instance, commands, HashSet::new(), false, Some(error));
+    }
+    crate::expr::budget::untimed(|| {
+        if let Some(Record::Event {
+            event: Event::Fault { error },
+            ..
+        }) = records.first()
+        {
+            start.fault = Some(error.clone());
+        }
+        replay_untimed(def, start, records)
+    })
+}
+
+fn replay_untimed(def: Rc<Definition>, start: Start, records: Vec<Record>) -> Replayed {
     let (mut instance, mut commands) = Instance::start(def, start);
     let mut answered = HashSet::new();
     let mut suspended = false;
@@ -37,6 +71,16 @@ pub fn replay(def: Rc<Definition>, start: Start, records: Vec<Record>) -> Replay
             Record::Started { .. } => {}
         }
     }
+    collect(instance, commands, answered, suspended, None)
+}
+
+fn collect(
+    instance: Instance,
+    commands: Vec<Command>,
+    answered: HashSet<u64>,
+    suspended: bool,
+    poisoned: Option<Error>,
+) -> Replayed {
     let mut open: BTreeMap<u64, Command> = BTreeMap::new();
     let mut rest = Vec::new();
     let mut notices = Vec::new();
@@ -58,5 +102,6 @@ pub fn replay(def: Rc<Definition>, start: Start, records: Vec<Record>) -> Replay
         commands: open.into_values().chain(rest).collect(),
         notices,
         suspended,
+        poisoned,
     }
 }

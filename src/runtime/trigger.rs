@@ -166,7 +166,9 @@ struct Eval<'a>(&'a Program);
 
 impl Eval<'_> {
     fn bare(&self, text: &str, input: &Val) -> Result<Val, String> {
-        self.0.eval(source(text), input.clone(), &Args::default())
+        self.0
+            .eval(source(text), input.clone(), &Args::default())
+            .map_err(|e| e.to_string())
     }
 }
 

@@ -168,6 +168,8 @@ impl Fields {
                 // Where the workflow's events go: not run control, read by `events::route`
                 // (and checked when the document is loaded).
                 "routes" if base == DOCUMENT => {}
+                // The budget of its expressions: read and checked by `engine::definition`.
+                "limits" if base == DOCUMENT => {}
                 _ => return Err(unknown(key, &at)),
             }
         }

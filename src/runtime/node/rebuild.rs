@@ -70,7 +70,19 @@ impl Engine {
         };
         let started = start.now;
         let routes = Rc::new(Routes::of_document(&def.document).unwrap_or_default());
-        let replayed = replay(def, start, records);
+        let replayed = match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            replay(def, start, records)
+        })) {
+            Ok(replayed) => replayed,
+            Err(_) => {
+                // A bug, but one instance's: it is faulted rather than replayed into the same
+                // crash by every node that adopts it.
+                work.broken = Some(broken(
+                    "rebuilding the instance from its history crashed; it was faulted so that it cannot crash the node again".into(),
+                ));
+                return;
+            }
+        };
         // A pending instance never had a summary written: its first notices are new.
         let fresh = status == "pending";
         let mut live = Live {
@@ -86,6 +98,16 @@ impl Engine {
             error: None,
             routes,
         };
+        if let Some(error) = replayed.poisoned {
+            // The start ran out of time: its fault takes the place of what it did.
+            super::push(
+                work,
+                &Record::Event {
+                    event: crate::engine::Event::Fault { error },
+                    now: now_ms(),
+                },
+            );
+        }
         if fresh {
             self.metrics.started.inc();
             self.live.insert(id.clone(), live);
@@ -253,6 +275,7 @@ pub(super) fn read_history(
         secrets: declared_secrets(def, secrets),
         now,
         gate,
+        fault: None,
     };
     Ok((start, records.collect()))
 }
