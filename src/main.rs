@@ -243,7 +243,7 @@ struct EvalArgs {
     #[arg(long, default_value_t = nagare::expr::budget::Limits::DEFAULT.steps, env = "NAGARE_EVAL_STEPS")]
     eval_steps: u64,
     /// Memory an evaluation may keep (bytes; KiB, MiB and GiB suffixes).
-    #[arg(long, default_value = "256MiB", value_parser = parse_bytes, env = "NAGARE_EVAL_MEMORY")]
+    #[arg(long, default_value = "64MiB", value_parser = parse_bytes, env = "NAGARE_EVAL_MEMORY")]
     eval_memory: usize,
     /// How deeply the values an evaluation returns may nest.
     #[arg(long, default_value_t = nagare::expr::budget::Limits::DEFAULT.depth, env = "NAGARE_EVAL_DEPTH")]

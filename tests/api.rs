@@ -662,9 +662,12 @@ fn bearer_tokens(backing: &Backing) {
     http.push(&server, HELLO);
     let id = http.start(&server, "test/hello/1.0.0", &json!({"name": "t"}));
     assert_eq!(http.wait(&server, &id, 30)["status"], "completed");
-    // Liveness stays open.
+    // Liveness and readiness stay open.
     let (s, v, _) = raw("GET", &format!("{}/healthz", server.url), None);
     assert_eq!(s, 200, "{v}");
+    let (s, v, _) = raw("GET", &format!("{}/readyz", server.url), None);
+    assert_eq!(s, 200, "{v}");
+    assert_eq!(v["engine"]["status"], "ok", "{v}");
 }
 
 #[test]

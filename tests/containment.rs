@@ -365,3 +365,45 @@ fn a_server_faults_an_instance_whose_evaluation_runs_out_of_time() {
     assert_eq!(s, 200);
     server.stop();
 }
+
+/// As deep a value as the default memory budget lets an evaluation build is dropped inside it
+/// without overflowing the stack (jaq drops nested arrays recursively).
+#[test]
+fn the_deepest_value_the_memory_budget_allows_is_dropped_cleanly() {
+    let dir = TempDir::new("containment");
+    let file = write(
+        &dir,
+        "deep.yaml",
+        r#"
+document: {dsl: '1.0.3', namespace: test, name: deep, version: '1.0.0'}
+do:
+  - bomb:
+      set:
+        n: '${ reduce range(1e9) as $i (null; [.]) | 1 }'
+"#,
+    );
+    let out = nagare(
+        &[
+            "run",
+            &file,
+            "--eval-steps",
+            "100000000000",
+            "--eval-time",
+            "600s",
+        ],
+        &[],
+    );
+    assert_eq!(
+        out.code, 1,
+        "stdout: {}\nstderr: {}",
+        out.stdout, out.stderr
+    );
+    let e = error(&out);
+    assert!(
+        e["detail"]
+            .as_str()
+            .unwrap()
+            .contains("allocated more than 64 MiB"),
+        "{e}"
+    );
+}

@@ -205,3 +205,119 @@ do:
         stopped.elapsed()
     );
 }
+
+/// Waits two seconds, then appends a line to the log (a task whose run can be counted).
+const PAUSED: &str = r#"
+document: {dsl: '1.0.3', namespace: test, name: paused, version: '1.0.0'}
+do:
+  - pause: {wait: PT2S}
+  - note:
+      run:
+        shell:
+          command: 'echo "ran $ID" >> "$LOG"'
+          environment: {LOG: '${ .log }', ID: '${ .id }'}
+"#;
+
+/// Spins in one evaluation for as long as its node lets it (after a first durable step, so
+/// that the instance is stored before its node gets stuck).
+const SPIN: &str = r#"
+document: {dsl: '1.0.3', namespace: test, name: spin, version: '1.0.0'}
+do:
+  - first: {wait: {milliseconds: 100}}
+  - spin: {set: {n: '${ last(repeat(1)) }'}}
+"#;
+
+/// A node whose engine thread is stuck (here: one evaluation that its node lets run for 4 s,
+/// twice the lease) says so on /readyz and /healthz, gives its leases up without the engine's
+/// help, and another node takes its instances over; when the engine is back, the node is
+/// ready again and runs none of them a second time.
+#[test]
+fn a_node_with_a_stuck_engine_gives_its_instances_up() {
+    let db = postgres::database();
+    let backing = Backing::Postgres(db.url().to_string());
+    let dir = TempDir::new("nodes");
+    let log = dir.path().join("paused.log");
+    let http = Http::default();
+    let stuck = Server::start(
+        &backing,
+        &[
+            "--node",
+            "node-stuck",
+            "--lease",
+            LEASE,
+            "--eval-steps",
+            "1000000000000000",
+            "--eval-time",
+            "4s",
+        ],
+    );
+    let other = Server::start(
+        &backing,
+        &[
+            "--node",
+            "node-other",
+            "--lease",
+            LEASE,
+            "--eval-time",
+            "1s",
+        ],
+    );
+    http.push(&stuck, PAUSED);
+    http.push(&stuck, SPIN);
+    let paused = http.start(&stuck, "test/paused/1.0.0", &json!({"log": log, "id": "p"}));
+    http.until(
+        &stuck,
+        &paused,
+        Duration::from_secs(30),
+        "the pause to begin",
+        |v| v["status"] == "waiting",
+    );
+    let spin = http.start(&stuck, "test/spin/1.0.0", &json!({}));
+    // The stuck node says so, without its engine's help.
+    let ready = server::until(
+        &stuck,
+        "the stuck node to be unready",
+        || http.get(&format!("{}/readyz", stuck.url)),
+        |(s, v)| *s == 503 && v["engine"]["status"] == "stuck",
+    );
+    assert!(
+        ready.1["engine"]["detail"]
+            .as_str()
+            .unwrap()
+            .contains("busy with one batch"),
+        "{ready:?}"
+    );
+    let (s, health) = http.get(&format!("{}/healthz", stuck.url));
+    assert_eq!(
+        s, 200,
+        "alive, though stuck for less than a lease: {health}"
+    );
+    assert_eq!(health["engine"]["status"], "stuck");
+    // The other node takes both over: the paused one completes there, once; the spin runs
+    // out of the other node's time budget.
+    let done = http.wait(&other, &paused, 60);
+    assert_eq!(done["status"], "completed", "{done:#}\n{}", other.log());
+    let again = http.wait(&other, &spin, 60);
+    assert_eq!(again["status"], "faulted", "{again:#}");
+    assert!(
+        again["error"]["detail"]
+            .as_str()
+            .is_some_and(|d| d.contains("ran longer than")),
+        "{again:#}"
+    );
+    assert!(
+        stuck.log().contains("giving its leases up"),
+        "{}",
+        stuck.log()
+    );
+    // Back from its spin, the stuck node is ready again, and ran nothing twice.
+    server::until(
+        &stuck,
+        "the stuck node to be ready again",
+        || http.get(&format!("{}/readyz", stuck.url)),
+        |(s, v)| *s == 200 && v["leases"]["status"] == "ok",
+    );
+    let later = http.start(&stuck, "test/paused/1.0.0", &json!({"log": log, "id": "q"}));
+    assert_eq!(http.wait(&stuck, &later, 60)["status"], "completed");
+    assert_eq!(std::fs::read_to_string(&log).unwrap(), "ran p\nran q\n");
+}

@@ -38,7 +38,7 @@ impl Limits {
     /// `--eval-time`): generous for data transformation, small against a runaway.
     pub const DEFAULT: Limits = Limits {
         steps: 10_000_000,
-        memory: 256 << 20,
+        memory: 64 << 20,
         depth: 10_000,
         time: Duration::from_secs(1),
     };
@@ -81,6 +81,16 @@ pub fn untimed<T>(f: impl FnOnce() -> T) -> T {
     out
 }
 
+/// Runs `f` (one step of an instance) with its evaluations sharing one time budget, which
+/// starts now: a step that evaluates many expressions (a `for` over a thousand items) holds
+/// the engine thread no longer than one evaluation may.
+pub fn step<T>(f: impl FnOnce() -> T) -> T {
+    let before = METER.with(|m| m.step_start.replace(Some(Instant::now())));
+    let out = f();
+    METER.with(|m| m.step_start.set(before));
+    out
+}
+
 /// Which limit an evaluation exceeded.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Limit {
@@ -108,15 +118,19 @@ impl std::fmt::Display for Exceeded {
     }
 }
 
-/// Stack an evaluation may use, on top of what the thread had used when it began. Every
-/// evaluation runs with at least this much (plus a margin) left: [`run`] moves to a fresh
-/// stack segment when the thread has less, so the limit is the same on every thread.
+/// Stack an evaluation may use for its recursion, on top of what the thread had used when it
+/// began (checked at every step, so the limit is the same on every thread).
 pub const STACK: usize = 32 << 20;
-/// Room kept for what runs below the check (natives, drops of values) and the unwind.
+/// Room kept for what runs below the check (natives) and the unwind.
 const STACK_MARGIN: usize = 8 << 20;
+/// Stack a value needs to be dropped, per byte of memory it holds: jaq drops nested arrays
+/// recursively, and a value can be as deep as the memory budget lets it be (about one level
+/// per 56 bytes; a debug build's drop frames take about as many bytes as the level holds).
+const DROP_STACK_PER_BYTE: usize = 2;
 /// The stack of the threads that evaluate (the engine's, the inbound loop's, `nagare run`'s):
-/// enough that an evaluation runs in place rather than on a fresh segment.
-pub const THREAD_STACK: usize = 64 << 20;
+/// enough for the default budget, so that an evaluation runs in place rather than on a fresh
+/// segment (reserved, not used: only the pages a deep evaluation touches are backed).
+pub const THREAD_STACK: usize = 256 << 20;
 
 /// The state of the evaluation running on this thread.
 struct Meter {
@@ -131,6 +145,8 @@ struct Meter {
     deadline: Cell<Option<Instant>>,
     limits: Cell<Limits>,
     untimed: Cell<bool>,
+    /// When the step of an instance running on this thread began (see [`step`]).
+    step_start: Cell<Option<Instant>>,
 }
 
 thread_local! {
@@ -145,6 +161,7 @@ thread_local! {
             deadline: Cell::new(None),
             limits: Cell::new(Limits::DEFAULT),
             untimed: Cell::new(false),
+            step_start: Cell::new(None),
         }
     };
     /// Bytes this thread allocated minus bytes it freed (frees of other threads' memory make
@@ -199,8 +216,14 @@ fn stack_position() -> usize {
 pub fn run<T>(limits: Limits, f: impl FnOnce() -> T) -> Result<T, Exceeded> {
     install_quiet_hook();
     // Enough stack for the whole budget, on every thread: a fresh segment when this one has
-    // less left (a blocking thread of tokio, a test's thread).
-    stacker::maybe_grow(STACK + STACK_MARGIN, STACK + 2 * STACK_MARGIN, || {
+    // less left (a blocking thread of tokio, a test's thread, a budget above the default).
+    let needed = STACK
+        + STACK_MARGIN
+        + limits
+            .memory
+            .saturating_mul(DROP_STACK_PER_BYTE)
+            .min(isize::MAX as usize / 4);
+    stacker::maybe_grow(needed, needed + STACK_MARGIN, || {
         METER.with(|m| {
             if m.active.get() {
                 // An evaluation inside an evaluation (a native calling back): the outer budget
@@ -217,7 +240,10 @@ pub fn run<T>(limits: Limits, f: impl FnOnce() -> T) -> Result<T, Exceeded> {
             m.deadline.set(if m.untimed.get() {
                 None
             } else {
-                Instant::now().checked_add(limits.time)
+                m.step_start
+                    .get()
+                    .unwrap_or_else(Instant::now)
+                    .checked_add(limits.time)
             });
             m.limits.set(limits);
             let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(f));
@@ -241,7 +267,7 @@ pub fn limits() -> Limits {
 
 /// Counts one step of the running evaluation and checks its budget; unwinds when exceeded.
 #[inline]
-pub fn step() {
+pub fn tick() {
     METER.with(|m| {
         if !m.active.get() {
             return;
@@ -382,7 +408,7 @@ mod tests {
         };
         let e = run(small, || {
             loop {
-                step();
+                tick();
             }
         })
         .unwrap_err();
@@ -390,7 +416,7 @@ mod tests {
         assert!(e.detail.contains("1000 steps"), "{e}");
         let fine = run(small, || {
             for _ in 0..999 {
-                step();
+                tick();
             }
             7
         });
@@ -407,7 +433,7 @@ mod tests {
             let mut kept = Vec::new();
             loop {
                 kept.push(vec![0u8; 4096]);
-                step();
+                tick();
             }
         })
         .unwrap_err();
@@ -416,7 +442,7 @@ mod tests {
         let fine = run(small, || {
             for _ in 0..10_000 {
                 drop(std::hint::black_box(vec![0u8; 4096]));
-                step();
+                tick();
             }
         });
         assert_eq!(fine, Ok(()));
@@ -426,7 +452,7 @@ mod tests {
     fn a_deep_recursion_stops_before_the_stack_ends_even_on_a_small_thread() {
         #[allow(unconditional_recursion)]
         fn recurse(n: u64) -> u64 {
-            step();
+            tick();
             let pad = std::hint::black_box([n; 32]);
             recurse(n + 1) + pad[3]
         }
@@ -447,7 +473,7 @@ mod tests {
         };
         let e = run(quick, || {
             loop {
-                step();
+                tick();
                 std::thread::sleep(Duration::from_micros(100));
             }
         })

@@ -31,7 +31,7 @@ pub struct MeteredLut<'a>(&'a jaq_core::Lut<Metered>);
 impl<'a> HasLut<'a, Metered> for MeteredLut<'a> {
     #[inline]
     fn lut(&self) -> &'a jaq_core::Lut<Metered> {
-        budget::step();
+        budget::tick();
         self.0
     }
 }
@@ -712,6 +712,16 @@ mod tests {
     }
 
     #[test]
+    fn an_integer_too_long_does_not_compile() {
+        let source = format!("{} + 1", "9".repeat(10_001));
+        let errors = Program::compile(&[source], &[]).err().expect("refused");
+        assert!(
+            errors[0].message.contains("more than 10000 digits"),
+            "{errors:?}"
+        );
+    }
+
+    #[test]
     fn long_integers_are_refused_not_parsed_for_minutes() {
         let source = r#""1" * 20000 | tonumber"#;
         let program = Program::compile(&[source.to_string()], &[]).unwrap();
@@ -726,11 +736,18 @@ mod tests {
             &[
                 r#""[1, 2.5, {\"a\": [3]}]" | fromjson"#,
                 r#""42" | tonumber"#,
+                r#""many" | try tonumber catch "not a number""#,
+                r#"[ "1 2 3" | fromjson ]"#,
             ],
             &[],
             &Args::default(),
             json!(null),
-            &[json!([1, 2.5, {"a": [3]}]), json!(42)],
+            &[
+                json!([1, 2.5, {"a": [3]}]),
+                json!(42),
+                json!("not a number"),
+                json!([1, 2, 3]),
+            ],
         );
     }
 

@@ -182,7 +182,7 @@ pub async fn run(definition: Rc<Definition>, id: &str, input: Value, options: &O
                 ))
             })?;
         }
-        let commands = instance.step(event, now);
+        let commands = crate::expr::budget::step(|| instance.step(event, now));
         let Some(error) = instance.take_poison() else {
             return Ok(commands);
         };

@@ -488,7 +488,7 @@ impl Engine {
             now,
         };
         let stepped = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-            let commands = live.instance.step(event, now);
+            let commands = crate::expr::budget::step(|| live.instance.step(event, now));
             match live.instance.take_poison() {
                 None => (record, commands),
                 // An evaluation ran out of time: the step does not stand. What it asked for is

@@ -33,7 +33,8 @@ pub fn replay(def: Rc<Definition>, mut start: Start, records: Vec<Record>) -> Re
     if records.is_empty() && start.fault.is_none() {
         // A fresh start is a live step: timed. One that runs out of time is started again,
         // faulted, and reported so that the fault is recorded.
-        let (mut instance, commands) = Instance::start(def.clone(), start.clone());
+        let (mut instance, commands) =
+            crate::expr::budget::step(|| Instance::start(def.clone(), start.clone()));
         let Some(error) = instance.take_poison() else {
             return collect(instance, commands, HashSet::new(), false, None);
         };

@@ -89,7 +89,7 @@ pub fn funs() -> impl Iterator<Item = Fun<Data>> {
             let by = cv.0.pop_var();
             let to = cv.0.pop_var();
             let from = cv.0.pop_var();
-            Box::new(range(from, to, by).inspect(|_| budget::step()))
+            Box::new(range(from, to, by).inspect(|_| budget::tick()))
         }),
         ("fromjson", v(0), |cv| {
             let (Val::TStr(text) | Val::BStr(text)) = &cv.1 else {
@@ -112,13 +112,19 @@ pub fn funs() -> impl Iterator<Item = Fun<Data>> {
                 }
             }
             let input = &cv.1;
-            let values: Vec<_> = jaq_json::read::parse_many(text)
-                .map(|r| {
-                    r.map_err(|e| {
-                        Exn::from(Error::str(format!("cannot parse {input} as JSON: {e}")))
-                    })
-                })
-                .collect();
+            // Read up to the first error: the reader does not advance past one (jaq's own
+            // `fromjson` is lazy for that reason).
+            let mut values = Vec::new();
+            for r in jaq_json::read::parse_many(text) {
+                budget::tick();
+                let failed = r.is_err();
+                values.push(r.map_err(|e| {
+                    Exn::from(Error::str(format!("cannot parse {input} as JSON: {e}")))
+                }));
+                if failed {
+                    break;
+                }
+            }
             Box::new(values.into_iter())
         }),
         ("__zone_offset", v(0), |cv| {
