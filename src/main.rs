@@ -551,7 +551,9 @@ fn load_containers(
             ExitCode::from(2)
         })?,
     };
-    Ok(Arc::new(Containers::new(config).with_max_output(max_output)))
+    Ok(Arc::new(
+        Containers::new(config).with_max_output(max_output),
+    ))
 }
 
 /// Runs one client command on a current-thread runtime.
@@ -603,10 +605,7 @@ fn serve(args: ServeArgs) -> ExitCode {
         crash_after_kafka_store: args.crash_after_kafka_store,
         secrets,
         http: http_config,
-        containers: match load_containers(
-            args.containers.as_deref(),
-            args.caps.max_output_bytes,
-        ) {
+        containers: match load_containers(args.containers.as_deref(), args.caps.max_output_bytes) {
             Ok(c) => c,
             Err(code) => return code,
         },
@@ -694,9 +693,11 @@ fn run(args: RunArgs) -> ExitCode {
         document,
     } = args;
     let (file, input) = (file.as_str(), input.as_str());
-    let definition = match read(file, document.max_document_bytes).map_err(|e| vec![e]).and_then(|text| {
-        workflow::load(file, &text).map_err(|ds| ds.iter().map(ToString::to_string).collect())
-    }) {
+    let definition = match read(file, document.max_document_bytes)
+        .map_err(|e| vec![e])
+        .and_then(|text| {
+            workflow::load(file, &text).map_err(|ds| ds.iter().map(ToString::to_string).collect())
+        }) {
         Ok(d) => Rc::new(d),
         Err(problems) => {
             problems.iter().for_each(|p| eprintln!("{p}"));

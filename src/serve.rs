@@ -232,12 +232,14 @@ pub async fn serve(options: Options) -> Result<(), String> {
     // On a signal, stop accepting and give open requests (long polls among them) 3 s.
     let stopping = Arc::new(tokio::sync::Notify::new());
     let signalled = stopping.clone();
-    let server = axum::serve(listener, api::router(app, options.max_body, options.max_event)).with_graceful_shutdown(
-        async move {
-            shutdown().await;
-            signalled.notify_one();
-        },
-    );
+    let server = axum::serve(
+        listener,
+        api::router(app, options.max_body, options.max_event),
+    )
+    .with_graceful_shutdown(async move {
+        shutdown().await;
+        signalled.notify_one();
+    });
     tokio::select! {
         r = server => r.map_err(|e| format!("the server stopped: {e}"))?,
         _ = async {

@@ -436,10 +436,8 @@ fn a_timeout_kills_the_process() {
 /// started in the background (`sleep 300 &`) is gone too, though nagare never knew its pid.
 #[test]
 fn a_timeout_stops_the_grandchildren_too() {
-    let pidfile = std::env::temp_dir().join(format!(
-        "nagare-cli-{}-grandchild.pid",
-        std::process::id()
-    ));
+    let pidfile =
+        std::env::temp_dir().join(format!("nagare-cli-{}-grandchild.pid", std::process::id()));
     let _ = std::fs::remove_file(&pidfile);
     let file = write(
         "grandchild.yaml",
@@ -474,10 +472,7 @@ fn process_output_past_the_limit_is_a_runtime_error() {
             &format!("{HEAD}do:\n  - loud:\n      run:\n        shell: {{command: '{command}'}}\n"),
         )
     };
-    for (name, command) in [
-        ("endless", "yes"),
-        ("stderr", "yes | head -c 2000 >&2"),
-    ] {
+    for (name, command) in [("endless", "yes"), ("stderr", "yes | head -c 2000 >&2")] {
         let out = nagare(&[
             "run",
             &workflow(name, command),
@@ -516,7 +511,10 @@ fn process_output_past_the_limit_is_a_runtime_error() {
 fn a_document_past_the_limit_is_refused() {
     let file = write(
         "padded.yaml",
-        &format!("{HEAD}do:\n  - s: {{set: {{a: 1}}}}\n# {}\n", "x".repeat(5000)),
+        &format!(
+            "{HEAD}do:\n  - s: {{set: {{a: 1}}}}\n# {}\n",
+            "x".repeat(5000)
+        ),
     );
     assert_eq!(nagare(&["validate", &file]).code, 0);
     for args in [

@@ -54,7 +54,11 @@ fn an_event_past_the_limit_is_refused() {
         "POST",
         &server.api("/events"),
         Some("application/cloudevents+json"),
-        Some(event("big", "t", json!("x".repeat(5000))).to_string().into_bytes()),
+        Some(
+            event("big", "t", json!("x".repeat(5000)))
+                .to_string()
+                .into_bytes(),
+        ),
     );
     assert_eq!(s, 413, "{v}");
     assert_eq!(ct, "application/problem+json");
@@ -64,7 +68,11 @@ fn an_event_past_the_limit_is_refused() {
         detail.contains("2000") && detail.contains("--max-event-bytes"),
         "{v}"
     );
-    let (s, v) = post_event(&http, &server, &event("small", "t", json!("x".repeat(1000))));
+    let (s, v) = post_event(
+        &http,
+        &server,
+        &event("small", "t", json!("x".repeat(1000))),
+    );
     assert_eq!(s, 202, "{v}");
     // Other routes keep --max-body.
     let (s, v) = http.post_yaml(

@@ -34,8 +34,14 @@ do:
     let id = http.start(&server, "test/group/1.0.0", &json!({}));
     let grandchild = procs::read_pid(&grandchild_file, Duration::from_secs(30));
     let sh = procs::read_pid(&sh_file, Duration::from_secs(30));
-    assert!(!procs::gone(grandchild), "the grandchild runs before the cancel");
-    let (s, v) = http.post_json(&server.api(&format!("/instances/{id}/cancel")), &json!(null));
+    assert!(
+        !procs::gone(grandchild),
+        "the grandchild runs before the cancel"
+    );
+    let (s, v) = http.post_json(
+        &server.api(&format!("/instances/{id}/cancel")),
+        &json!(null),
+    );
     assert_eq!(s, 202, "{v}");
     let ended = http.wait(&server, &id, 30);
     assert_eq!(ended["status"], "cancelled", "{ended}");

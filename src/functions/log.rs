@@ -222,7 +222,11 @@ mod tests {
         );
         assert_eq!(pieces.0.len(), 1, "the read past the limit is the last");
         let exactly = capture(Some(Pieces(vec![vec![b'x'; 10]])), Stream::Stdout, &log, 10).await;
-        assert_eq!(exactly.map(|all| all.len()), Ok(10), "the limit itself is kept");
+        assert_eq!(
+            exactly.map(|all| all.len()),
+            Ok(10),
+            "the limit itself is kept"
+        );
     }
 
     #[tokio::test]

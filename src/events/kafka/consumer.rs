@@ -333,8 +333,10 @@ fn dead_copy(p: &Polled, why: &str, limit: usize) -> Record {
     if copy.size() > limit
         && let Some(value) = copy.value.take()
     {
-        copy.headers
-            .push(("nagare_value_bytes".into(), value.len().to_string().into_bytes()));
+        copy.headers.push((
+            "nagare_value_bytes".into(),
+            value.len().to_string().into_bytes(),
+        ));
     }
     for (k, v) in [
         ("nagare_error", why.to_string()),
@@ -366,5 +368,52 @@ fn retry<T>(
                 backoff = (backoff * 2).min(Duration::from_secs(5));
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn polled(value: &[u8]) -> Polled {
+        Polled {
+            topic: "orders".into(),
+            partition: 3,
+            offset: 42,
+            record: Record {
+                key: Some(b"k".to_vec()),
+                headers: vec![("ce_id".into(), b"1".to_vec())],
+                value: Some(value.to_vec()),
+            },
+        }
+    }
+
+    fn header<'a>(record: &'a Record, name: &str) -> Option<&'a [u8]> {
+        record
+            .headers
+            .iter()
+            .find(|(n, _)| n == name)
+            .map(|(_, v)| v.as_slice())
+    }
+
+    /// A poison record is copied whole; an oversized one without its value, which may not fit
+    /// the dead-letter topic (a copy that cannot be sent would hold its partition forever).
+    #[test]
+    fn an_oversized_record_is_dead_lettered_without_its_value() {
+        let small = polled(b"not an event");
+        let copy = dead_copy(&small, "why", 1000);
+        assert_eq!(copy.value, small.record.value);
+        assert_eq!(header(&copy, "nagare_value_bytes"), None);
+        assert_eq!(header(&copy, "nagare_offset"), Some(b"42".as_slice()));
+
+        let big = polled(&[b'x'; 2000]);
+        let copy = dead_copy(&big, "too large", 1000);
+        assert_eq!(copy.value, None);
+        assert_eq!(
+            header(&copy, "nagare_value_bytes"),
+            Some(b"2000".as_slice())
+        );
+        assert_eq!(header(&copy, "nagare_error"), Some(b"too large".as_slice()));
+        assert_eq!(copy.key, big.record.key);
     }
 }

@@ -186,7 +186,10 @@ mod tests {
         h.push(("content-type", "text/plain"));
         let record = binary(&h, &"x".repeat(100));
         let size = record.size();
-        assert!(read_within(&record, size).is_ok(), "the limit itself is accepted");
+        assert!(
+            read_within(&record, size).is_ok(),
+            "the limit itself is accepted"
+        );
         let Err(Invalid(why)) = read_within(&record, size - 1) else {
             panic!("a record one byte over the limit was read")
         };

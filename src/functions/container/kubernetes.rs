@@ -137,8 +137,7 @@ impl Kubernetes {
             namespace: namespace.clone(),
             name: Some(name.clone()),
         };
-        let outcome = self.follow(&pods, &name, &place, created, log, limit)
-            .await;
+        let outcome = self.follow(&pods, &name, &place, created, log, limit).await;
         guard.name = None;
         match request.lifetime.cleanup {
             Cleanup::Always => {
