@@ -13,10 +13,12 @@
 //! dropped run (cancel, timeout, a lost race) kills the container: killing the attached client
 //! alone would leave it running. The engine's client is started as `run: shell` processes are
 //! (`group.rs`): a process group of its own, killed whole on drop, and the death signal if
-//! nagare dies. That stops the client and whatever it keeps in its group; the container itself
-//! is not in that group (podman's conmon and docker's daemon hold it), so `ENGINE kill` stops
-//! it, and if nagare dies the container goes on until its retry on another node replaces it
-//! (same name, `--replace`). `resources` are not applied: they size Kubernetes pods and Batch
+//! nagare dies. That stops the client and whatever it keeps in its group (rootless podman
+//! re-executes itself in a user namespace: the death signal alone would reach only the outer
+//! one); the container itself is not in that group (podman starts its monitor conmon with a
+//! group of its own, docker's daemon runs it), so `ENGINE kill` stops it, and if nagare dies
+//! the container goes on until its retry on another node replaces it (same name,
+//! `--replace`). `resources` are not applied: they size Kubernetes pods and Batch
 //! jobs, and a laptop run shares the machine it is on.
 //!
 //! A container that prints more than the limit on stdout or stderr (`--max-output-bytes`) is
