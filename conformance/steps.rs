@@ -186,6 +186,7 @@ async fn execute(s: &mut Scenario) {
             containers: std::sync::Arc::new(nagare::functions::container::Containers::new(
                 Default::default(),
             )),
+            max_output: nagare::functions::log::MAX_OUTPUT,
         };
         let options = Options {
             context,

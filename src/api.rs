@@ -53,11 +53,20 @@ pub struct App {
 /// The largest request body accepted, by default.
 pub const MAX_BODY: usize = 1 << 20;
 
-/// The body limit in force (`--max-body`), so a 413 can say what it is.
-#[derive(Clone, Copy, Debug)]
-pub struct BodyLimit(pub usize);
+/// The largest incoming CloudEvent request (or Kafka record), by default.
+pub const MAX_EVENT: usize = 1 << 20;
 
-pub fn router(app: Arc<App>, max_body: usize) -> Router {
+/// The body limit in force on a route and the flag that sets it, so a 413 can say both.
+#[derive(Clone, Copy, Debug)]
+pub struct BodyLimit {
+    pub bytes: usize,
+    pub flag: &'static str,
+}
+
+/// `max_body` bounds every request body (`--max-body`) but the CloudEvents of
+/// `POST /api/v1/events`, which `max_event` bounds (`--max-event-bytes`, shared with Kafka
+/// records, so an event is refused alike whichever way it comes).
+pub fn router(app: Arc<App>, max_body: usize, max_event: usize) -> Router {
     let api = Router::new()
         .route("/workflows", post(workflows::push).get(workflows::list))
         .route(
@@ -93,7 +102,16 @@ pub fn router(app: Arc<App>, max_body: usize) -> Router {
             "/workflows/{namespace}/{name}/settings",
             get(runs::settings).patch(runs::patch_settings),
         )
-        .route("/events", post(events::receive))
+        // The route's own limit replaces the server-wide one (inner layers run later).
+        .route(
+            "/events",
+            post(events::receive)
+                .layer::<_, std::convert::Infallible>(DefaultBodyLimit::max(max_event))
+                .layer::<_, std::convert::Infallible>(axum::Extension(BodyLimit {
+                    bytes: max_event,
+                    flag: "--max-event-bytes",
+                })),
+        )
         .route("/instances", get(instances::list))
         .route("/instances/{id}", get(instances::get))
         .route("/instances/{id}/logs", get(logs::logs))
@@ -116,7 +134,10 @@ pub fn router(app: Arc<App>, max_body: usize) -> Router {
         // After every route: it applies to the routes added before it.
         .method_not_allowed_fallback(method_not_allowed)
         .layer(DefaultBodyLimit::max(max_body))
-        .layer(axum::Extension(BodyLimit(max_body)))
+        .layer(axum::Extension(BodyLimit {
+            bytes: max_body,
+            flag: "--max-body",
+        }))
         .with_state(app)
 }
 

@@ -2,6 +2,7 @@
 //! containers.
 
 pub mod container;
+mod group;
 pub mod http;
 pub mod log;
 pub mod openapi;

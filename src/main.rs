@@ -28,6 +28,8 @@ enum Command {
     Validate {
         #[arg(required = true)]
         files: Vec<String>,
+        #[command(flatten)]
+        document: DocumentArgs,
     },
     /// Runs a workflow in-process to its end; prints its output (or its error on stderr).
     Run(RunArgs),
@@ -198,6 +200,8 @@ struct ServeArgs {
     #[arg(long = "kafka-option", value_name = "NAME=VALUE", value_parser = nagare::events::kafka::Config::parse_option)]
     kafka_options: Vec<(String, String)>,
     /// Tests only: abort after storing the first batch of Kafka records, before committing.
+    /// Compiled only into a test build (the `test-hooks` feature, which `scripts/test` sets).
+    #[cfg(feature = "test-hooks")]
     #[arg(long, hide = true)]
     crash_after_kafka_store: bool,
     /// A JSON or YAML file of secrets (an object by secret name) for `$secrets`.
@@ -210,9 +214,16 @@ struct ServeArgs {
     /// Map hosts to other base URLs: `host=http://127.0.0.1:8080,...` (also NAGARE_HOST_MAP).
     #[arg(long, env = "NAGARE_HOST_MAP")]
     host_map: Option<String>,
-    /// The largest request body accepted, in bytes.
+    /// The largest request body accepted, in bytes (workflow uploads among them; CloudEvents
+    /// have --max-event-bytes).
     #[arg(long, default_value_t = nagare::api::MAX_BODY)]
     max_body: usize,
+    /// The largest incoming CloudEvent, in bytes: a request body of POST /api/v1/events (413
+    /// past it) or a Kafka record (a poison record past it).
+    #[arg(long, default_value_t = nagare::api::MAX_EVENT, env = "NAGARE_MAX_EVENT_BYTES")]
+    max_event_bytes: usize,
+    #[command(flatten)]
+    caps: CapArgs,
     /// Runs of all workflows running at once (each workflow also has its `maxActiveRuns`).
     #[arg(long, env = "NAGARE_MAX_ACTIVE_RUNS")]
     max_active_runs: Option<usize>,
@@ -284,6 +295,28 @@ fn parse_bytes(text: &str) -> Result<usize, String> {
         .ok()
         .and_then(|n| n.checked_mul(scale))
         .ok_or_else(|| format!("`{text}` is not a size such as 64MiB"))
+}
+
+/// Caps on what one task brings into memory (`nagare run` and `nagare serve`).
+#[derive(clap::Args)]
+struct CapArgs {
+    /// The largest HTTP response body a call reads (call: http, call: openapi, OpenAPI
+    /// documents, tokens), in bytes; past it the call fails with a communication error.
+    #[arg(long, default_value_t = http::MAX_RESPONSE, env = "NAGARE_MAX_RESPONSE_BYTES")]
+    max_response_bytes: usize,
+    /// The most of each of stdout and stderr a run task's result keeps, in bytes: a shell,
+    /// script or local container printing more is stopped (a runtime error); a pod's or
+    /// Batch job's log is cut with a note.
+    #[arg(long, default_value_t = nagare::functions::log::MAX_OUTPUT, env = "NAGARE_MAX_OUTPUT_BYTES")]
+    max_output_bytes: usize,
+}
+
+/// The cap on a workflow file read from disk (`validate`, `run`; uploads have --max-body).
+#[derive(clap::Args)]
+struct DocumentArgs {
+    /// The largest workflow file read, in bytes.
+    #[arg(long, default_value_t = nagare::api::MAX_BODY)]
+    max_document_bytes: usize,
 }
 
 #[derive(clap::Args)]
@@ -415,11 +448,15 @@ struct RunArgs {
     containers: Option<String>,
     #[command(flatten)]
     eval: EvalArgs,
+    #[command(flatten)]
+    caps: CapArgs,
+    #[command(flatten)]
+    document: DocumentArgs,
 }
 
 fn main() -> ExitCode {
     match Cli::parse().command {
-        Command::Validate { files } => validate(&files),
+        Command::Validate { files, document } => validate(&files, document.max_document_bytes),
         // The run's expressions evaluate on this thread: a stack as large as the engine's.
         Command::Run(args) => std::thread::Builder::new()
             .name("nagare-run".into())
@@ -566,6 +603,7 @@ fn runtime(multi_thread: bool) -> Result<tokio::runtime::Runtime, ExitCode> {
 /// The container backends from `--containers` (the local backend alone without it).
 fn load_containers(
     file: Option<&str>,
+    max_output: usize,
 ) -> Result<Arc<nagare::functions::container::Containers>, ExitCode> {
     use nagare::functions::container::{Config, Containers};
     let config = match file {
@@ -575,7 +613,9 @@ fn load_containers(
             ExitCode::from(2)
         })?,
     };
-    Ok(Arc::new(Containers::new(config)))
+    Ok(Arc::new(
+        Containers::new(config).with_max_output(max_output),
+    ))
 }
 
 /// Runs one client command on a current-thread runtime.
@@ -607,6 +647,7 @@ fn serve(args: ServeArgs) -> ExitCode {
     if let Some(map) = &args.host_map {
         http_config.host_map = http::Config::parse_host_map(map);
     }
+    http_config.max_response = args.caps.max_response_bytes;
     let options = nagare::serve::Options {
         listen: args.listen,
         data: args.data,
@@ -623,14 +664,17 @@ fn serve(args: ServeArgs) -> ExitCode {
         kafka_topics: args.kafka_topics,
         kafka_group: args.kafka_group,
         kafka_dead_letter: args.kafka_dead_letter,
+        #[cfg(feature = "test-hooks")]
         crash_after_kafka_store: args.crash_after_kafka_store,
         secrets,
         http: http_config,
-        containers: match load_containers(args.containers.as_deref()) {
+        containers: match load_containers(args.containers.as_deref(), args.caps.max_output_bytes) {
             Ok(c) => c,
             Err(code) => return code,
         },
         max_body: args.max_body,
+        max_event: args.max_event_bytes,
+        max_output: args.caps.max_output_bytes,
         max_active_runs: args.max_active_runs,
         max_active_tasks: args.max_active_tasks,
         fake_clock: args.fake_clock,
@@ -650,15 +694,35 @@ fn serve(args: ServeArgs) -> ExitCode {
     }
 }
 
-fn read(file: &str) -> Result<String, String> {
-    std::fs::read_to_string(file)
-        .map_err(|e| format!("{file}:1:1: cannot read the file: {e} (at /)"))
+/// A workflow file's text, read up to `limit` bytes: a larger file (or an endless one, such as
+/// a device or a pipe) is a diagnostic, not a process that fills its memory.
+fn read(file: &str, limit: usize) -> Result<String, String> {
+    use std::io::Read;
+    let cannot = |e: std::io::Error| format!("{file}:1:1: cannot read the file: {e} (at /)");
+    let mut bytes = Vec::new();
+    std::fs::File::open(file)
+        .map_err(cannot)?
+        .take(limit as u64 + 1)
+        .read_to_end(&mut bytes)
+        .map_err(cannot)?;
+    if bytes.len() > limit {
+        return Err(format!(
+            "{file}:1:1: the file is larger than {limit} bytes, the most nagare reads of a \
+             workflow (--max-document-bytes) (at /)"
+        ));
+    }
+    String::from_utf8(bytes).map_err(|e| {
+        cannot(std::io::Error::new(
+            std::io::ErrorKind::InvalidData,
+            e.utf8_error(),
+        ))
+    })
 }
 
-fn validate(files: &[String]) -> ExitCode {
+fn validate(files: &[String], max_document: usize) -> ExitCode {
     let mut failed = false;
     for file in files {
-        let problems = match read(file) {
+        let problems = match read(file, max_document) {
             Err(e) => vec![e],
             Ok(text) => match workflow::load(file, &text) {
                 Ok(_) => Vec::new(),
@@ -690,11 +754,15 @@ fn run(args: RunArgs) -> ExitCode {
         journal,
         containers,
         eval: _,
+        caps,
+        document,
     } = args;
     let (file, input) = (file.as_str(), input.as_str());
-    let definition = match read(file).map_err(|e| vec![e]).and_then(|text| {
-        workflow::load(file, &text).map_err(|ds| ds.iter().map(ToString::to_string).collect())
-    }) {
+    let definition = match read(file, document.max_document_bytes)
+        .map_err(|e| vec![e])
+        .and_then(|text| {
+            workflow::load(file, &text).map_err(|ds| ds.iter().map(ToString::to_string).collect())
+        }) {
         Ok(d) => Rc::new(d),
         Err(problems) => {
             problems.iter().for_each(|p| eprintln!("{p}"));
@@ -725,6 +793,7 @@ fn run(args: RunArgs) -> ExitCode {
     if let Some(map) = host_map {
         config.host_map = http::Config::parse_host_map(&map);
     }
+    config.max_response = caps.max_response_bytes;
     let source = format!("nagare/{}", definition.qualified_name());
     let on_notify: Option<NotifyFn> = events.then(|| {
         Box::new(move |kind: &str, data: &Value| {
@@ -750,12 +819,13 @@ fn run(args: RunArgs) -> ExitCode {
     };
     let context = Context {
         http: http::Client::new(config),
-        containers: match load_containers(containers.as_deref()) {
+        containers: match load_containers(containers.as_deref(), caps.max_output_bytes) {
             Ok(c) => c,
             Err(code) => return code,
         },
         workflows: Arc::new(registry),
         secrets,
+        max_output: caps.max_output_bytes,
     };
     let mut events = Vec::new();
     for arg in &bus {

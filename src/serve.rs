@@ -36,12 +36,19 @@ pub struct Options {
     pub kafka_topics: Vec<String>,
     pub kafka_group: String,
     pub kafka_dead_letter: Option<String>,
+    /// Tests: abort after storing the first Kafka batch, before its commit (the crash test of
+    /// `tests/kafka.rs`); compiled only with the `test-hooks` feature.
+    #[cfg(feature = "test-hooks")]
     pub crash_after_kafka_store: bool,
     pub secrets: Value,
     pub http: http::Config,
     /// The container backends (`run: container`).
     pub containers: std::sync::Arc<crate::functions::container::Containers>,
     pub max_body: usize,
+    /// The largest incoming CloudEvent: an HTTP request to /events, a Kafka record.
+    pub max_event: usize,
+    /// The most of each of stdout and stderr a process result keeps.
+    pub max_output: usize,
     pub max_active_runs: Option<usize>,
     pub max_active_tasks: Option<usize>,
     /// How long incoming CloudEvents are kept (and read again when a node starts).
@@ -123,6 +130,7 @@ pub async fn serve(options: Options) -> Result<(), String> {
                 containers: options.containers.clone(),
                 workflows: registry.clone(),
                 secrets: options.secrets.clone(),
+                max_output: options.max_output,
             },
             secrets: options.secrets,
             gates: Some(gates.clone()),
@@ -172,6 +180,8 @@ pub async fn serve(options: Options) -> Result<(), String> {
                 dead_letter: options.kafka_dead_letter.clone(),
                 ingest: ingest.clone(),
                 metrics: metrics.clone(),
+                max_record: options.max_event,
+                #[cfg(feature = "test-hooks")]
                 crash_after_store: options.crash_after_kafka_store,
             }
             .start(tokio::runtime::Handle::current())?,
@@ -222,12 +232,14 @@ pub async fn serve(options: Options) -> Result<(), String> {
     // On a signal, stop accepting and give open requests (long polls among them) 3 s.
     let stopping = Arc::new(tokio::sync::Notify::new());
     let signalled = stopping.clone();
-    let server = axum::serve(listener, api::router(app, options.max_body)).with_graceful_shutdown(
-        async move {
-            shutdown().await;
-            signalled.notify_one();
-        },
-    );
+    let server = axum::serve(
+        listener,
+        api::router(app, options.max_body, options.max_event),
+    )
+    .with_graceful_shutdown(async move {
+        shutdown().await;
+        signalled.notify_one();
+    });
     tokio::select! {
         r = server => r.map_err(|e| format!("the server stopped: {e}"))?,
         _ = async {

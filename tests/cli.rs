@@ -2,9 +2,13 @@
 //! `nagare validate` (exit 0 / exit 2 with `FILE:LINE:COLUMN: message (at /pointer)`) and
 //! `nagare run` (output on stdout and exit 0; error JSON on stderr and exit 1; invalid → exit 2).
 
+#[path = "support/procs.rs"]
+mod procs;
+
 use serde_json::{Value, json};
 use std::path::{Path, PathBuf};
 use std::process::Command;
+use std::time::Duration;
 
 struct Out {
     code: i32,
@@ -426,6 +430,109 @@ fn a_timeout_kills_the_process() {
     let e: Value = serde_json::from_str(out.stderr.trim()).unwrap();
     assert_eq!(e["status"], 408);
     assert_eq!(e["instance"], "/do/0/slow");
+}
+
+/// A timed-out task's whole process group goes, not only its `sh`: the grandchild that `sh`
+/// started in the background (`sleep 300 &`) is gone too, though nagare never knew its pid.
+#[test]
+fn a_timeout_stops_the_grandchildren_too() {
+    let pidfile =
+        std::env::temp_dir().join(format!("nagare-cli-{}-grandchild.pid", std::process::id()));
+    let _ = std::fs::remove_file(&pidfile);
+    let file = write(
+        "grandchild.yaml",
+        &format!(
+            "{HEAD}do:\n  - slow:\n      timeout: {{after: PT1S}}\n      run:\n        shell:\n          command: 'sleep 300 & echo $! > {}; wait'\n",
+            pidfile.display()
+        ),
+    );
+    let out = nagare(&["run", &file]);
+    assert_eq!(out.code, 1, "{}", out.stderr);
+    let e: Value = serde_json::from_str(out.stderr.trim()).unwrap();
+    assert_eq!(
+        e["type"],
+        "https://serverlessworkflow.io/spec/1.0.0/errors/timeout"
+    );
+    assert_eq!(e["instance"], "/do/0/slow");
+    let grandchild = procs::read_pid(&pidfile, Duration::from_secs(10));
+    // The issue asks for "within a second"; the deadline is generous for a loaded machine.
+    let took = procs::wait_until(grandchild, "gone", Duration::from_secs(10), procs::gone);
+    eprintln!("the grandchild was gone {took:?} after nagare run exited");
+    let _ = std::fs::remove_file(&pidfile);
+}
+
+/// A process that prints more than `--max-output-bytes` on a stream is stopped (`yes` would
+/// never end by itself) and its task faults with a runtime error naming the limit and the
+/// flag; output within the limit is the result, whole.
+#[test]
+fn process_output_past_the_limit_is_a_runtime_error() {
+    let workflow = |name: &str, command: &str| {
+        write(
+            &format!("{name}.yaml"),
+            &format!("{HEAD}do:\n  - loud:\n      run:\n        shell: {{command: '{command}'}}\n"),
+        )
+    };
+    for (name, command) in [("endless", "yes"), ("stderr", "yes | head -c 2000 >&2")] {
+        let out = nagare(&[
+            "run",
+            &workflow(name, command),
+            "--max-output-bytes",
+            "1000",
+        ]);
+        assert_eq!(out.code, 1, "{name}: {}", out.stderr);
+        let e: Value = serde_json::from_str(out.stderr.trim()).unwrap();
+        assert_eq!(
+            e["type"], "https://serverlessworkflow.io/spec/1.0.0/errors/runtime",
+            "{name}: {e}"
+        );
+        let detail = e["detail"].as_str().unwrap();
+        assert!(
+            detail.contains("1000 bytes") && detail.contains("--max-output-bytes"),
+            "{name}: {detail}"
+        );
+        let stream = if name == "stderr" { "stderr" } else { "stdout" };
+        assert!(detail.contains(stream), "{name}: {detail}");
+    }
+    let out = nagare(&[
+        "run",
+        &workflow("within", "yes | head -c 1000"),
+        "--max-output-bytes",
+        "1000",
+    ]);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    let v: Value = serde_json::from_str(&out.stdout).unwrap();
+    assert_eq!(v.as_str().map(str::len), Some(1000), "{v}");
+}
+
+/// A workflow file larger than `--max-document-bytes` is a located diagnostic (exit 2), for
+/// `validate` and `run` alike, read no further than the limit (an endless file is no
+/// different).
+#[test]
+fn a_document_past_the_limit_is_refused() {
+    let file = write(
+        "padded.yaml",
+        &format!(
+            "{HEAD}do:\n  - s: {{set: {{a: 1}}}}\n# {}\n",
+            "x".repeat(5000)
+        ),
+    );
+    assert_eq!(nagare(&["validate", &file]).code, 0);
+    for args in [
+        vec!["validate", &file, "--max-document-bytes", "4096"],
+        vec!["run", &file, "--max-document-bytes", "4096"],
+        vec!["validate", "/dev/zero", "--max-document-bytes", "4096"],
+    ] {
+        let out = nagare(&args);
+        assert_eq!(out.code, 2, "{args:?}: {}", out.stderr);
+        let what = args[1];
+        let problems = located(&out.stderr, what);
+        assert_eq!(problems.len(), 1, "{}", out.stderr);
+        assert!(
+            out.stderr.contains("4096 bytes") && out.stderr.contains("--max-document-bytes"),
+            "{}",
+            out.stderr
+        );
+    }
 }
 
 /// `run: workflow` resolves namespace/name/version (and `latest`) from `--workflows`; the

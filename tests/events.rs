@@ -40,6 +40,51 @@ fn instances(http: &Http, server: &Server, name: &str) -> Vec<Value> {
     v["items"].as_array().unwrap().clone()
 }
 
+/// An event larger than `--max-event-bytes` is refused with 413 and a problem document that
+/// names the limit and the flag, whatever `--max-body` allows; one within it is stored.
+#[test]
+fn an_event_past_the_limit_is_refused() {
+    let dir = TempDir::new("event-limit");
+    let server = Server::start(
+        &Backing::Sqlite(dir.path().to_path_buf()),
+        &["--max-event-bytes", "2000", "--max-body", "1000000"],
+    );
+    let http = Http::default();
+    let (s, v, ct) = http.send(
+        "POST",
+        &server.api("/events"),
+        Some("application/cloudevents+json"),
+        Some(
+            event("big", "t", json!("x".repeat(5000)))
+                .to_string()
+                .into_bytes(),
+        ),
+    );
+    assert_eq!(s, 413, "{v}");
+    assert_eq!(ct, "application/problem+json");
+    assert_eq!(v["status"], 413, "{v}");
+    let detail = v["detail"].as_str().unwrap_or_default();
+    assert!(
+        detail.contains("2000") && detail.contains("--max-event-bytes"),
+        "{v}"
+    );
+    let (s, v) = post_event(
+        &http,
+        &server,
+        &event("small", "t", json!("x".repeat(1000))),
+    );
+    assert_eq!(s, 202, "{v}");
+    // Other routes keep --max-body.
+    let (s, v) = http.post_yaml(
+        &server.api("/workflows"),
+        &format!(
+            "document: {{dsl: '1.0.3', namespace: test, name: padded, version: '1.0.0'}}\ndo:\n  - s: {{set: {{a: 1}}}}\n# {}\n",
+            "x".repeat(5000)
+        ),
+    );
+    assert_eq!(s, 201, "{v}");
+}
+
 fn ingress_modes_errors_and_duplicates(backing: &Backing) {
     let http = Http::default();
     let server = Server::start(backing, &[]);

@@ -17,6 +17,7 @@ async fn setup() -> (StandIn, Client) {
     let client = Client::new(Config {
         host_map: standin.host_map(),
         timeout: Some(Duration::from_secs(10)),
+        ..Config::default()
     });
     (standin, client)
 }
@@ -406,6 +407,7 @@ async fn host_map_rewrites_scheme_and_authority_only() {
             standin.url()
         )),
         timeout: None,
+        ..Config::default()
     });
     check(
         client
@@ -442,6 +444,7 @@ async fn transport_failures() {
             ("slow.test".into(), standin.url()),
         ],
         timeout: Some(Duration::from_millis(200)),
+        ..Config::default()
     });
     check(
         client.call(get("https://down.test/")).await,
@@ -651,4 +654,58 @@ async fn openapi_3_yaml_document_places_every_parameter() {
         client.openapi(csv).await,
         json!({"ok": {"method": "GET", "args": {"fields": "a,b"}}}),
     );
+}
+
+/// A response body past `max_response` is a communication error naming the limit, whether
+/// its length is declared or it is streamed; an endless one too, so the client stops reading
+/// at the limit (reading it whole would never end). A body of exactly the limit is read.
+#[tokio::test]
+async fn a_response_larger_than_the_limit_is_a_communication_error() {
+    let standin = standin::start().await;
+    let limit = 64 << 10;
+    let client = Client::new(Config {
+        host_map: standin.host_map(),
+        timeout: Some(Duration::from_secs(60)),
+        max_response: limit,
+    });
+    let too_large = json!({"error": {
+        "type": format!("{}communication", nagare::error::TYPE_BASE),
+        "status": 502,
+        "title": "Response Too Large",
+    }});
+    for path in [
+        format!("/bytes/{}", limit + 1),
+        format!("/stream-bytes/{}", limit + 1),
+        // Effectively endless: 1 TiB.
+        format!("/stream-bytes/{}", 1u64 << 40),
+    ] {
+        let outcome = client
+            .call(Request {
+                output: OutputMode::Raw,
+                ..get(&format!("https://httpbin.org{path}"))
+            })
+            .await;
+        let detail = match &outcome {
+            Err(e) => e.detail.clone().unwrap_or_default(),
+            Ok(_) => String::new(),
+        };
+        check(outcome, too_large.clone());
+        assert!(
+            detail.contains(&limit.to_string()) && detail.contains("--max-response-bytes"),
+            "{path}: the detail names the limit and its flag: {detail}"
+        );
+    }
+    let exactly = client
+        .call(Request {
+            output: OutputMode::Raw,
+            ..get(&format!("https://httpbin.org/stream-bytes/{limit}"))
+        })
+        .await
+        .expect("a body of exactly the limit is read");
+    let decoded = base64::Engine::decode(
+        &base64::engine::general_purpose::STANDARD,
+        exactly.as_str().unwrap(),
+    )
+    .unwrap();
+    assert_eq!(decoded.len(), limit);
 }

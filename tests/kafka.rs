@@ -276,6 +276,14 @@ fn poison_records_go_to_the_dead_letter_topic() {
 /// Then a `kill -9` while records stream in: again every event, once.
 #[test]
 fn a_crash_between_store_and_commit_loses_and_repeats_nothing() {
+    // The crash hook is compiled only into a test build: fail loudly rather than skip.
+    // (At run time, not in a `const` block: the other tests of this file need no feature.)
+    if !cfg!(feature = "test-hooks") {
+        panic!(
+            "this test needs nagare's crash hook: run it with `cargo test --features \
+             test-hooks` (scripts/test does)"
+        );
+    }
     let dir = TempDir::new("kafka-crash");
     let backing = Backing::Sqlite(dir.path().to_path_buf());
     let http = Http::default();

@@ -48,8 +48,8 @@ impl Problem {
                 status,
                 "Request body too large",
                 format!(
-                    "the request body is larger than this server accepts ({} bytes; see nagare serve --max-body)",
-                    limit.0
+                    "the request body is larger than this server accepts ({} bytes; see nagare serve {})",
+                    limit.bytes, limit.flag
                 ),
             );
         }

@@ -31,6 +31,8 @@ pub struct Containers {
     kubernetes: OnceCell<kubernetes::Kubernetes>,
     batch: OnceCell<aws_batch::AwsBatch>,
     cleanups: Arc<Cleanups>,
+    /// The most of each stream a result keeps (`--max-output-bytes`).
+    max_output: usize,
 }
 
 impl Containers {
@@ -41,7 +43,16 @@ impl Containers {
             kubernetes: OnceCell::new(),
             batch: OnceCell::new(),
             cleanups: Arc::default(),
+            max_output: crate::functions::log::MAX_OUTPUT,
         }
+    }
+
+    /// Sets the most of each stream a result keeps: past it a local container is stopped and
+    /// its task faults; a pod's or Batch job's log is cut with a note (it stays in the
+    /// cluster's or CloudWatch's log).
+    pub fn with_max_output(mut self, bytes: usize) -> Containers {
+        self.max_output = bytes;
+        self
     }
 
     /// Waits until the containers and jobs of dropped tasks are stopped (before exiting).
@@ -61,7 +72,7 @@ impl Containers {
                         local::Local::new(&self.config.local, self.cleanups.clone()).await
                     })
                     .await?;
-                local.run(&request, log).await
+                local.run(&request, log, self.max_output).await
             }
             Backend::AwsBatch => {
                 let batch = self
@@ -73,7 +84,7 @@ impl Containers {
                         )
                     })
                     .await;
-                batch.run(&request, log).await
+                batch.run(&request, log, self.max_output).await
             }
             Backend::Kubernetes => {
                 let kubernetes = self
@@ -83,7 +94,7 @@ impl Containers {
                             .await
                     })
                     .await?;
-                kubernetes.run(&request, log).await
+                kubernetes.run(&request, log, self.max_output).await
             }
         }
     }

@@ -21,6 +21,10 @@
 //!   `communication` 502; [`Config::timeout`] elapsed → `timeout` 408; a bad method, URI,
 //!   header or policy → `configuration` 400; no OAuth2/OIDC token or digest answer →
 //!   `authentication` 401.
+//! - **Response size**: a body is read as it arrives and at most [`Config::max_response`] bytes
+//!   are kept (`--max-response-bytes`, 16 MiB by default); a longer one (or a `Content-Length`
+//!   that says so) is a `communication` error 502 titled "Response Too Large" naming the
+//!   limit. It holds for every response this client reads: calls, OpenAPI documents, tokens.
 
 mod auth;
 mod oauth2;
@@ -100,13 +104,28 @@ impl fmt::Debug for Request {
 }
 
 /// Runtime settings of the HTTP client.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone)]
 pub struct Config {
     /// Host (or `host:port`) → base URL that replaces the scheme and authority (see module doc).
     pub host_map: Vec<(String, String)>,
     /// Whole-exchange timeout of each request; none by default.
     pub timeout: Option<Duration>,
+    /// The largest response body read, in bytes (see module doc).
+    pub max_response: usize,
 }
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            host_map: Vec::new(),
+            timeout: None,
+            max_response: MAX_RESPONSE,
+        }
+    }
+}
+
+/// The default of [`Config::max_response`].
+pub const MAX_RESPONSE: usize = 16 << 20;
 
 impl Config {
     /// Reads `NAGARE_HOST_MAP` (`host=http://127.0.0.1:1234,host2=…`).
@@ -114,7 +133,7 @@ impl Config {
         let map = std::env::var("NAGARE_HOST_MAP").unwrap_or_default();
         Config {
             host_map: Self::parse_host_map(&map),
-            timeout: None,
+            ..Config::default()
         }
     }
 
@@ -144,6 +163,7 @@ struct Inner {
     hosts: Vec<(String, Result<Url, String>)>,
     tokens: oauth2::Tokens,
     documents: super::openapi::Documents,
+    max_response: usize,
 }
 
 impl Client {
@@ -169,6 +189,7 @@ impl Client {
                 hosts,
                 tokens: oauth2::Tokens::default(),
                 documents: Default::default(),
+                max_response: config.max_response,
             }),
         }
     }
@@ -264,12 +285,52 @@ impl Client {
         let response = builder.send().await.map_err(transport)?;
         let status = response.status();
         let headers = response.headers().clone();
-        let body = response.bytes().await.map_err(transport)?.to_vec();
+        let body = self.read_body(prepared, response).await?;
         Ok(Received {
             status,
             headers,
             body,
         })
+    }
+}
+
+impl Client {
+    /// Reads a response body as it arrives, keeping at most the limit: a longer body is an
+    /// error as soon as it is known to be (from its `Content-Length`, or its bytes), so a
+    /// huge or endless response never sits in memory.
+    async fn read_body(
+        &self,
+        prepared: &Prepared,
+        mut response: reqwest::Response,
+    ) -> Result<Vec<u8>, Error> {
+        let limit = self.inner.max_response;
+        let too_large = || {
+            Error::communication(
+                502,
+                "Response Too Large",
+                format!(
+                    "{}: the response body is larger than {limit} bytes, the most a call \
+                     reads (--max-response-bytes)",
+                    prepared.describe()
+                ),
+            )
+        };
+        let declared = response.content_length().unwrap_or(0);
+        if declared > limit as u64 {
+            return Err(too_large());
+        }
+        let mut body = Vec::with_capacity(declared as usize);
+        while let Some(chunk) = response
+            .chunk()
+            .await
+            .map_err(|e| transport_error(prepared, e))?
+        {
+            if body.len() + chunk.len() > limit {
+                return Err(too_large());
+            }
+            body.extend_from_slice(&chunk);
+        }
+        Ok(body)
     }
 }
 

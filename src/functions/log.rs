@@ -60,11 +60,41 @@ impl Log {
     }
 }
 
+/// The default cap on what one process or container result keeps of each stream, and on an
+/// HTTP response body (`--max-output-bytes`, `--max-response-bytes`).
+pub const MAX_OUTPUT: usize = 16 << 20;
+
+/// A stream printed more than the result may keep.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Overflow {
+    pub stream: Stream,
+    pub limit: usize,
+}
+
+impl Overflow {
+    /// The task's error: `runtime`, naming the limit and the flag that sets it. `what` names
+    /// the process (`` `sh` ``, `container NAME`).
+    pub fn error(&self, what: &str) -> crate::error::Error {
+        crate::error::Error::runtime(format!(
+            "{what} printed more than {} bytes on {} and was stopped: that is the most a              result keeps (--max-output-bytes); write large outputs to a file or a store and              pass their location",
+            self.limit,
+            self.stream.as_str()
+        ))
+    }
+}
+
 /// Reads a pipe to its end, copying each read into the log as it arrives; answers every byte
-/// read. A character split across two reads is written whole with the second.
-pub async fn capture<R: AsyncRead + Unpin>(pipe: Option<R>, stream: Stream, log: &Log) -> Vec<u8> {
+/// read, or [`Overflow`] as soon as there are more than `limit` (the rest is left unread, so
+/// memory stays bounded; the caller stops the process). A character split across two reads is
+/// written whole with the second.
+pub async fn capture<R: AsyncRead + Unpin>(
+    pipe: Option<R>,
+    stream: Stream,
+    log: &Log,
+    limit: usize,
+) -> Result<Vec<u8>, Overflow> {
     let Some(mut pipe) = pipe else {
-        return Vec::new();
+        return Ok(Vec::new());
     };
     let mut all = Vec::new();
     let mut buffer = [0u8; 8192];
@@ -77,11 +107,14 @@ pub async fn capture<R: AsyncRead + Unpin>(pipe: Option<R>, stream: Stream, log:
         };
         all.extend_from_slice(&buffer[..n]);
         pending += write_valid(log, stream, &all[pending..]);
+        if all.len() > limit {
+            return Err(Overflow { stream, limit });
+        }
     }
     if pending < all.len() {
         log.write(stream, &String::from_utf8_lossy(&all[pending..]));
     }
-    all
+    Ok(all)
 }
 
 /// Writes the longest prefix of `bytes` that does not end inside a character (invalid bytes
@@ -146,7 +179,9 @@ mod tests {
     async fn logged(pieces: Vec<Vec<u8>>) -> (Vec<u8>, Vec<String>) {
         let kept = Arc::new(Kept::default());
         let log = Log::to(kept.clone());
-        let all = capture(Some(Pieces(pieces)), Stream::Stderr, &log).await;
+        let all = capture(Some(Pieces(pieces)), Stream::Stderr, &log, MAX_OUTPUT)
+            .await
+            .unwrap();
         let texts = kept
             .0
             .lock()
@@ -170,6 +205,28 @@ mod tests {
         let (all, texts) = logged(vec![vec![b'x', 0xFF, b'y', 0, b'z']]).await;
         assert_eq!(all.len(), 5, "the result keeps the bytes as printed");
         assert_eq!(texts, ["x\u{FFFD}y\u{FFFD}z"]);
+    }
+
+    #[tokio::test]
+    async fn more_than_the_limit_is_an_overflow_and_is_not_read_further() {
+        let kept = Arc::new(Kept::default());
+        let log = Log::to(kept.clone());
+        let mut pieces = Pieces(vec![vec![b'a'; 6], vec![b'b'; 6], vec![b'c'; 6]]);
+        let got = capture(Some(&mut pieces), Stream::Stdout, &log, 10).await;
+        assert_eq!(
+            got,
+            Err(Overflow {
+                stream: Stream::Stdout,
+                limit: 10
+            })
+        );
+        assert_eq!(pieces.0.len(), 1, "the read past the limit is the last");
+        let exactly = capture(Some(Pieces(vec![vec![b'x'; 10]])), Stream::Stdout, &log, 10).await;
+        assert_eq!(
+            exactly.map(|all| all.len()),
+            Ok(10),
+            "the limit itself is kept"
+        );
     }
 
     #[tokio::test]

@@ -1,7 +1,12 @@
 //! Shell commands and scripts as local processes: argv, stdin, environment, and the exit code
-//! with the captured stdout and stderr. The child is killed when its future is dropped (the
-//! task timed out, lost a race, or the instance was cancelled).
+//! with the captured stdout and stderr. The child's whole process group is killed when its
+//! future is dropped (the task timed out, lost a race, or the instance was cancelled; see
+//! `group.rs`). Each of stdout and stderr is kept up to a limit (`--max-output-bytes`): a
+//! process that prints more is stopped and its task faults with a `runtime` error naming the
+//! limit (a truncated result could be mistaken for a whole one; the task log, where there is
+//! one, has what was printed until then).
 
+use super::group::{self, Group};
 use super::log::{Log, Stream, capture};
 use crate::error::Error;
 use serde_json::{Value, json};
@@ -11,7 +16,8 @@ use tokio::process::Command;
 
 /// Runs the process described by the engine; answers `{code, stdout, stderr}`. With
 /// `await: false` it answers as soon as the process started, and the process keeps running.
-pub async fn run(process: &Value, log: &Log) -> Result<Value, Error> {
+/// `limit` is the most kept of each of stdout and stderr.
+pub async fn run(process: &Value, log: &Log, limit: usize) -> Result<Value, Error> {
     let text = |k: &str| process.get(k).and_then(Value::as_str);
     let (program, mut argv, script_file) = match text("kind") {
         Some("shell") => {
@@ -48,20 +54,11 @@ pub async fn run(process: &Value, log: &Log) -> Result<Value, Error> {
         .args(&argv)
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .kill_on_drop(true);
-    // If nagare itself dies (even by SIGKILL, when `kill_on_drop` cannot run), the kernel
-    // kills the child too: a task taken over by another node must not still be running here.
-    #[cfg(target_os = "linux")]
-    // SAFETY: prctl is async-signal-safe and touches no memory of the parent.
-    unsafe {
-        command.pre_exec(|| {
-            if libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL) == -1 {
-                return Err(std::io::Error::last_os_error());
-            }
-            Ok(())
-        });
-    }
+        .stderr(Stdio::piped());
+    // A group of its own, killed whole when this future is dropped; and if nagare itself dies
+    // (even by SIGKILL, when no guard runs), the kernel kills the direct child too: a task
+    // taken over by another node must not still be running here.
+    group::isolate(&mut command);
     if let Some(env) = process.get("environment").and_then(Value::as_object) {
         for (k, v) in env {
             command.env(
@@ -78,6 +75,9 @@ pub async fn run(process: &Value, log: &Log) -> Result<Value, Error> {
         )),
         _ => Error::runtime(format!("cannot start `{program}`: {e}")),
     })?;
+    // Declared after `child`, so dropped before it: the group is killed while its leader is
+    // not yet reaped.
+    let mut group = Group::of(&child);
     let stdin = text("stdin").unwrap_or_default().to_string();
     let mut pipe = child.stdin.take();
     let awaited = process
@@ -85,7 +85,9 @@ pub async fn run(process: &Value, log: &Log) -> Result<Value, Error> {
         .and_then(Value::as_bool)
         .unwrap_or(true);
     if !awaited {
-        // Detached: feed stdin in the background and let the process run on its own.
+        // Detached: feed stdin in the background and let the process run on its own (nagare
+        // no longer stops it; it still dies with nagare, through the death signal).
+        group.disarm();
         tokio::spawn(async move {
             let _keep = script_file;
             if let Some(p) = &mut pipe {
@@ -102,14 +104,23 @@ pub async fn run(process: &Value, log: &Log) -> Result<Value, Error> {
         }
     };
     let (stdout, stderr) = (child.stdout.take(), child.stderr.take());
-    let (_, stdout, stderr, status) = tokio::join!(
-        feed,
-        capture(stdout, Stream::Stdout, log),
-        capture(stderr, Stream::Stderr, log),
-        child.wait()
-    );
+    let captured = async {
+        let captured = tokio::try_join!(
+            capture(stdout, Stream::Stdout, log, limit),
+            capture(stderr, Stream::Stderr, log, limit)
+        );
+        if captured.is_err() {
+            // Too much output: stop the whole group now, so that `wait` (and a write to
+            // stdin the process no longer reads) ends instead of blocking on the full pipe.
+            group.kill();
+        }
+        captured
+    };
+    let (_, captured, status) = tokio::join!(feed, captured, child.wait());
+    group.disarm();
     drop(script_file);
     let status = status.map_err(|e| Error::runtime(format!("`{program}` failed: {e}")))?;
+    let (stdout, stderr) = captured.map_err(|overflow| overflow.error(&format!("`{program}`")))?;
     Ok(json!({
         "code": status.code().unwrap_or(-1),
         "stdout": String::from_utf8_lossy(&stdout),

@@ -19,6 +19,9 @@ pub struct Context {
     pub workflows: Arc<Registry>,
     /// `$secrets` for subflows.
     pub secrets: Value,
+    /// The most of each of stdout and stderr a `run: shell|script` result keeps
+    /// (`--max-output-bytes`; containers have theirs in `containers`).
+    pub max_output: usize,
 }
 
 /// Milliseconds since the Unix epoch.
@@ -50,7 +53,7 @@ pub async fn perform(cx: &Context, effect: Effect, log: &Log) -> Result<Value, E
         Effect::Run { process, .. } => match process.get("kind").and_then(Value::as_str) {
             Some("workflow") => subflow(cx, process).await,
             Some("container") => cx.containers.run(&process, log).await,
-            _ => process::run(&process, log).await,
+            _ => process::run(&process, log, cx.max_output).await,
         },
     }
 }

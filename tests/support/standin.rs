@@ -5,7 +5,9 @@
 //! Petstore: `GET /v2/pet/findByStatus`, `GET|DELETE /v2/pet/{petId}`, `POST /v2/pet`,
 //! `GET /v2/pet/getPetByName/{name}` (404, as the real one), `GET /v2/swagger.json`.
 //! httpbin: `/basic-auth/{user}/{passwd}`, `/bearer`, `/digest-auth/{qop}/{user}/{passwd}`,
-//! `/status/{code}`, `/redirect-to`, `/anything[/…]`, `/robots.txt`, `/bytes/{n}`, `/delay/{n}`.
+//! `/status/{code}`, `/redirect-to`, `/anything[/…]`, `/robots.txt`, `/bytes/{n}`,
+//! `/stream-bytes/{n}` (chunked, no length, any size: a body larger than a client reads),
+//! `/delay/{n}`.
 //! Extras: an OAuth2 token endpoint `POST /oauth2/token`, OIDC discovery, `GET /protected`
 //! (accepts only tokens it issued) and an OpenAPI 3 document `GET /openapi.yaml`.
 #![allow(dead_code)]
@@ -70,6 +72,7 @@ pub async fn start() -> StandIn {
         .route("/anything/{*rest}", any(anything))
         .route("/robots.txt", get(robots))
         .route("/bytes/{n}", get(bytes))
+        .route("/stream-bytes/{n}", get(stream_bytes))
         .route("/delay/{seconds}", get(delay))
         .route("/oauth2/token", post(token))
         .route("/.well-known/openid-configuration", get(discovery))
@@ -436,6 +439,24 @@ async fn robots() -> Response {
 async fn bytes(Path(n): Path<usize>) -> Response {
     let body: Vec<u8> = (0..n.min(100_000)).map(|i| i as u8).collect();
     ([(header::CONTENT_TYPE, "application/octet-stream")], body).into_response()
+}
+
+/// `n` bytes (`x`) sent in 64 KiB chunks without a `Content-Length`, produced as they are
+/// read: unlike httpbin's there is no upper bound, so a client must stop reading by itself.
+async fn stream_bytes(Path(n): Path<u64>) -> Response {
+    const CHUNK: u64 = 64 << 10;
+    let chunks = futures::stream::unfold(n, |left| async move {
+        (left > 0).then(|| {
+            let size = left.min(CHUNK);
+            let chunk = Ok::<_, std::io::Error>(Bytes::from(vec![b'x'; size as usize]));
+            (chunk, left - size)
+        })
+    });
+    (
+        [(header::CONTENT_TYPE, "application/octet-stream")],
+        axum::body::Body::from_stream(chunks),
+    )
+        .into_response()
 }
 
 async fn delay(Path(seconds): Path<u64>) -> Json<Value> {

@@ -51,7 +51,13 @@ pub struct Consumer {
     pub dead_letter: Option<String>,
     pub ingest: Ingest,
     pub metrics: Arc<Metrics>,
+    /// The largest record read as an event (`--max-event-bytes`): a larger one is a poison
+    /// record. (librdkafka has already fetched it; the limit keeps it from becoming an event
+    /// in every batch, store and instance after that. The broker's own `message.max.bytes`
+    /// bounds what can be fetched at all.)
+    pub max_record: usize,
     /// Tests: abort the process after the first batch is stored, before its commit.
+    #[cfg(feature = "test-hooks")]
     pub crash_after_store: bool,
 }
 
@@ -130,7 +136,10 @@ impl Consumer {
         runtime: tokio::runtime::Handle,
         stop: &AtomicBool,
     ) {
+        #[cfg(feature = "test-hooks")]
         let mut crash = self.crash_after_store;
+        #[cfg(not(feature = "test-hooks"))]
+        let mut crash = false;
         // Batches queued for the store, oldest first; their offsets are committed in this
         // order, each once its own events are durable.
         let mut flight: VecDeque<InFlight> = VecDeque::new();
@@ -174,7 +183,7 @@ impl Consumer {
         let mut events = Vec::with_capacity(batch.len());
         let mut dead = 0;
         for p in &batch {
-            let why = match message::read(&p.record) {
+            let why = match message::read_within(&p.record, self.max_record) {
                 Ok(e) => {
                     events.push(e);
                     continue;
@@ -187,7 +196,7 @@ impl Consumer {
                 eprintln!("nagare: skipped Kafka record {place}, not a CloudEvent: {why}");
                 continue;
             };
-            let copy = dead_copy(p, &why);
+            let copy = dead_copy(p, &why, self.max_record);
             retry(
                 stop,
                 &format!("dead-letter the record {place} to {topic}"),
@@ -221,7 +230,7 @@ impl Consumer {
                         flight
                             .batch
                             .iter()
-                            .filter_map(|p| message::read(&p.record).ok())
+                            .filter_map(|p| message::read_within(&p.record, self.max_record).ok())
                             .collect(),
                     ),
                 ),
@@ -239,6 +248,7 @@ impl Consumer {
         count("stored", new);
         count("duplicate", stored.len() as u64 - new);
         count("dead_letter", flight.dead);
+        #[cfg(feature = "test-hooks")]
         if *crash {
             eprintln!("nagare: crashing after storing a Kafka batch, before its commit (test)");
             std::process::abort();
@@ -313,9 +323,21 @@ fn offsets(batch: &[Polled]) -> TopicPartitionList {
     tpl
 }
 
-/// The dead-letter copy: the record as it came, plus why and from where.
-fn dead_copy(p: &Polled, why: &str) -> Record {
+/// The dead-letter copy: the record as it came, plus why and from where. A record larger
+/// than `limit` is copied without its value (`nagare_value_bytes` says how large it was): it
+/// may not fit the dead-letter topic or the producer's own limit, and a copy that can never be
+/// sent would block its partition for good; the original stays on its topic (the headers say
+/// where) for as long as that topic keeps it.
+fn dead_copy(p: &Polled, why: &str, limit: usize) -> Record {
     let mut copy = p.record.clone();
+    if copy.size() > limit
+        && let Some(value) = copy.value.take()
+    {
+        copy.headers.push((
+            "nagare_value_bytes".into(),
+            value.len().to_string().into_bytes(),
+        ));
+    }
     for (k, v) in [
         ("nagare_error", why.to_string()),
         ("nagare_topic", p.topic.clone()),
@@ -346,5 +368,52 @@ fn retry<T>(
                 backoff = (backoff * 2).min(Duration::from_secs(5));
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn polled(value: &[u8]) -> Polled {
+        Polled {
+            topic: "orders".into(),
+            partition: 3,
+            offset: 42,
+            record: Record {
+                key: Some(b"k".to_vec()),
+                headers: vec![("ce_id".into(), b"1".to_vec())],
+                value: Some(value.to_vec()),
+            },
+        }
+    }
+
+    fn header<'a>(record: &'a Record, name: &str) -> Option<&'a [u8]> {
+        record
+            .headers
+            .iter()
+            .find(|(n, _)| n == name)
+            .map(|(_, v)| v.as_slice())
+    }
+
+    /// A poison record is copied whole; an oversized one without its value, which may not fit
+    /// the dead-letter topic (a copy that cannot be sent would hold its partition forever).
+    #[test]
+    fn an_oversized_record_is_dead_lettered_without_its_value() {
+        let small = polled(b"not an event");
+        let copy = dead_copy(&small, "why", 1000);
+        assert_eq!(copy.value, small.record.value);
+        assert_eq!(header(&copy, "nagare_value_bytes"), None);
+        assert_eq!(header(&copy, "nagare_offset"), Some(b"42".as_slice()));
+
+        let big = polled(&[b'x'; 2000]);
+        let copy = dead_copy(&big, "too large", 1000);
+        assert_eq!(copy.value, None);
+        assert_eq!(
+            header(&copy, "nagare_value_bytes"),
+            Some(b"2000".as_slice())
+        );
+        assert_eq!(header(&copy, "nagare_error"), Some(b"too large".as_slice()));
+        assert_eq!(copy.key, big.record.key);
     }
 }

@@ -22,6 +22,27 @@ pub struct Record {
     pub value: Option<Vec<u8>>,
 }
 
+impl Record {
+    /// Its size as the limit counts it: key, header names and values, and value.
+    pub fn size(&self) -> usize {
+        let headers: usize = self.headers.iter().map(|(n, v)| n.len() + v.len()).sum();
+        self.key.as_ref().map_or(0, Vec::len) + headers + self.value.as_ref().map_or(0, Vec::len)
+    }
+}
+
+/// [`read`], for a record of at most `limit` bytes ([`Record::size`]); a larger one is
+/// invalid whatever it holds (`--max-event-bytes`, the limit of `POST /api/v1/events` too).
+pub fn read_within(record: &Record, limit: usize) -> Result<Value, Invalid> {
+    let size = record.size();
+    if size > limit {
+        return Err(Invalid(format!(
+            "the record is {size} bytes, more than the {limit} bytes an event may be \
+             (--max-event-bytes)"
+        )));
+    }
+    read(record)
+}
+
 /// The event of a record; the error says what is wrong with it (for the dead-letter topic).
 pub fn read(record: &Record) -> Result<Value, Invalid> {
     let header = |name: &str| {
@@ -158,6 +179,22 @@ mod tests {
         ("ce_source", "/shop"),
         ("ce_type", "order.paid"),
     ];
+
+    #[test]
+    fn a_record_larger_than_the_limit_is_invalid_whatever_it_holds() {
+        let mut h = ATTRS.to_vec();
+        h.push(("content-type", "text/plain"));
+        let record = binary(&h, &"x".repeat(100));
+        let size = record.size();
+        assert!(
+            read_within(&record, size).is_ok(),
+            "the limit itself is accepted"
+        );
+        let Err(Invalid(why)) = read_within(&record, size - 1) else {
+            panic!("a record one byte over the limit was read")
+        };
+        assert!(why.contains("--max-event-bytes"), "{why}");
+    }
 
     #[test]
     fn binary_json_text_and_bytes() {

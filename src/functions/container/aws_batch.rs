@@ -72,7 +72,8 @@ impl AwsBatch {
         }
     }
 
-    pub async fn run(&self, request: &Request, log: &Log) -> Result<Value, Error> {
+    /// At most `limit` bytes of the job's log become the result's `stdout`.
+    pub async fn run(&self, request: &Request, log: &Log, limit: usize) -> Result<Value, Error> {
         let settings = &request.settings;
         let queue = settings
             .job_queue
@@ -168,14 +169,14 @@ impl AwsBatch {
             client: self.client.clone(),
             id: Some(id.clone()),
         };
-        let outcome = self.wait(&id, &name, log).await;
+        let outcome = self.wait(&id, &name, log, limit).await;
         let mut guard = guard;
         guard.id = None;
         outcome
     }
 
     /// Looks at the job with backoff until it ends, reading its log at each look.
-    async fn wait(&self, id: &str, name: &str, log: &Log) -> Result<Value, Error> {
+    async fn wait(&self, id: &str, name: &str, log: &Log, limit: usize) -> Result<Value, Error> {
         let max = Duration::from_millis(self.config.max_poll_ms.unwrap_or(30_000).max(10));
         let mut pause = Duration::from_millis(250).min(max);
         let mut follow: Option<Follow> = None;
@@ -210,7 +211,7 @@ impl AwsBatch {
                         let follow = match &mut follow {
                             Some(f) if f.is(group, stream) => f,
                             // A retried job's new attempt writes a new stream.
-                            _ => follow.insert(Follow::new(group, stream)),
+                            _ => follow.insert(Follow::new(group, stream, limit)),
                         };
                         // After the end, read to the stream's end: a few reads, so a long
                         // backlog or one failed read does not cut the log short.

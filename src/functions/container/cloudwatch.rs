@@ -13,8 +13,6 @@ use aws_sdk_cloudwatchlogs::Client;
 
 /// The log group Batch writes to unless the job definition names another.
 pub const DEFAULT_GROUP: &str = "/aws/batch/job";
-/// At most this much of a job's log becomes the result (the rest stays in CloudWatch).
-const MAX_LOG: usize = 16 << 20;
 /// Pages read in one look, so a huge backlog does not hold up the job's status.
 const PAGES_PER_LOOK: usize = 20;
 
@@ -27,16 +25,19 @@ pub struct Follow {
     /// What becomes the result's `stdout`.
     pub text: String,
     truncated: bool,
+    /// At most this much of the log becomes the result (the rest stays in CloudWatch).
+    limit: usize,
 }
 
 impl Follow {
-    pub fn new(group: &str, stream: &str) -> Follow {
+    pub fn new(group: &str, stream: &str, limit: usize) -> Follow {
         Follow {
             group: group.to_string(),
             stream: stream.to_string(),
             token: None,
             text: String::new(),
             truncated: false,
+            limit,
         }
     }
 
@@ -93,7 +94,7 @@ impl Follow {
     }
 
     fn keep(&mut self, lines: &str) {
-        if self.text.len() + lines.len() <= MAX_LOG {
+        if self.text.len() + lines.len() <= self.limit {
             self.text.push_str(lines);
         } else if !self.truncated {
             self.truncated = true;

@@ -46,8 +46,6 @@ use std::time::Duration;
 const REMOVE_AFTER: &str = "nagare.io/remove-after";
 /// The pod's one container.
 const CONTAINER: &str = "task";
-/// At most this much of a pod's log becomes the result (the rest stays in `kubectl logs`).
-const MAX_LOG: usize = 16 << 20;
 
 pub struct Kubernetes {
     client: kube::Client,
@@ -111,7 +109,9 @@ impl Kubernetes {
             .unwrap_or(&self.kube.default_namespace)
     }
 
-    pub async fn run(&self, request: &Request, log: &Log) -> Result<Value, Error> {
+    /// At most `limit` bytes of the pod's log become the result (the rest stays in
+    /// `kubectl logs`).
+    pub async fn run(&self, request: &Request, log: &Log, limit: usize) -> Result<Value, Error> {
         let namespace = self.namespace(request).to_string();
         let name = pod_name(&request.name);
         let pods: Api<Pod> = Api::namespaced(self.client.clone(), &namespace);
@@ -137,7 +137,7 @@ impl Kubernetes {
             namespace: namespace.clone(),
             name: Some(name.clone()),
         };
-        let outcome = self.follow(&pods, &name, &place, created, log).await;
+        let outcome = self.follow(&pods, &name, &place, created, log, limit).await;
         guard.name = None;
         match request.lifetime.cleanup {
             Cleanup::Always => {
@@ -178,6 +178,7 @@ impl Kubernetes {
         place: &str,
         created: Pod,
         task_log: &Log,
+        limit: usize,
     ) -> Result<(i32, String, String), Error> {
         let pending_for = Duration::from_millis(self.config.pending_timeout_ms.unwrap_or(600_000));
         let pending_until = tokio::time::Instant::now() + pending_for;
@@ -209,7 +210,7 @@ impl Kubernetes {
                 let log = match followed {
                     Some(text) => text,
                     None => {
-                        let text = self.log(pods, name).await;
+                        let text = self.log(pods, name, limit).await;
                         // What the follow did not get to the task's log yet.
                         let logged = logged.load(Ordering::Relaxed);
                         task_log.write(Stream::Stdout, text.get(logged..).unwrap_or_default());
@@ -224,6 +225,7 @@ impl Kubernetes {
                     name.to_string(),
                     task_log.clone(),
                     logged.clone(),
+                    limit,
                 )));
             }
             let mut events = match pods.watch(&watch, &version).await {
@@ -293,10 +295,10 @@ impl Kubernetes {
     }
 
     /// The whole log of an ended container (when following it did not work out).
-    async fn log(&self, pods: &Api<Pod>, name: &str) -> String {
+    async fn log(&self, pods: &Api<Pod>, name: &str, limit: usize) -> String {
         let params = LogParams {
             container: Some(CONTAINER.into()),
-            limit_bytes: Some(MAX_LOG as i64),
+            limit_bytes: Some(limit as i64),
             ..Default::default()
         };
         pods.logs(name, &params).await.unwrap_or_else(|e| {
@@ -645,6 +647,7 @@ async fn follow_log(
     name: String,
     task_log: Log,
     logged: Arc<AtomicUsize>,
+    limit: usize,
 ) -> Result<String, kube::Error> {
     let params = LogParams {
         container: Some(CONTAINER.into()),
@@ -657,11 +660,11 @@ async fn follow_log(
         let line = format!("{line}\n");
         task_log.write(Stream::Stdout, &line);
         logged.fetch_add(line.len(), Ordering::Relaxed);
-        if out.len() < MAX_LOG {
+        if out.len() < limit {
             out.push_str(&line);
         }
     }
-    if out.len() >= MAX_LOG {
+    if out.len() >= limit {
         out.push_str("[nagare: the log goes on; see `kubectl logs`]\n");
     }
     Ok(out)

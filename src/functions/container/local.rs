@@ -11,14 +11,25 @@
 //! with the time after which it may go, removes it then, and every start of the backend
 //! removes the labelled containers whose time has passed (so a restart forgets nothing). A
 //! dropped run (cancel, timeout, a lost race) kills the container: killing the attached client
-//! alone would leave it running. `resources` are not applied: they size Kubernetes pods and
-//! Batch jobs, and a laptop run shares the machine it is on.
+//! alone would leave it running. The engine's client is started as `run: shell` processes are
+//! (`group.rs`): a process group of its own, killed whole on drop, and the death signal if
+//! nagare dies. That stops the client and whatever it keeps in its group (rootless podman
+//! re-executes itself in a user namespace: the death signal alone would reach only the outer
+//! one); the container itself is not in that group (podman starts its monitor conmon with a
+//! group of its own, docker's daemon runs it), so `ENGINE kill` stops it, and if nagare dies
+//! the container goes on until its retry on another node replaces it (same name,
+//! `--replace`). `resources` are not applied: they size Kubernetes pods and Batch
+//! jobs, and a laptop run shares the machine it is on.
+//!
+//! A container that prints more than the limit on stdout or stderr (`--max-output-bytes`) is
+//! killed and its task faults with a `runtime` error, as for `run: shell`.
 
 use super::Request;
 use super::cleanup::Cleanups;
 use super::config;
 use crate::dsl::model::run::{Cleanup, PullPolicy};
 use crate::error::Error;
+use crate::functions::group::{self, Group};
 use crate::functions::log::{Log, Stream, capture};
 use serde_json::{Value, json};
 use std::process::Stdio;
@@ -67,7 +78,7 @@ impl Local {
         Ok(local)
     }
 
-    pub async fn run(&self, request: &Request, log: &Log) -> Result<Value, Error> {
+    pub async fn run(&self, request: &Request, log: &Log, limit: usize) -> Result<Value, Error> {
         let name = container_name(&request.name);
         let mut argv: Vec<String> = vec!["run".into(), "--name".into(), name.clone()];
         if self.podman {
@@ -123,14 +134,17 @@ impl Local {
         }
         argv.extend(request.arguments.iter().cloned());
 
-        let mut child = self
-            .engine(&argv)
+        let mut command = self.engine(&argv);
+        command
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .kill_on_drop(true)
+            .stderr(Stdio::piped());
+        group::isolate(&mut command);
+        let mut child = command
             .spawn()
             .map_err(|e| Error::configuration(format!("cannot start `{}`: {e}", self.engine)))?;
+        // Dropped before `child`: the client's group is killed before it is reaped.
+        let mut group = Group::of(&child);
         let mut guard = Kill {
             cleanups: self.cleanups.clone(),
             engine: self.engine.clone(),
@@ -144,12 +158,22 @@ impl Local {
             }
         };
         let (stdout, stderr) = (child.stdout.take(), child.stderr.take());
-        let (_, stdout, stderr, status) = tokio::join!(
-            feed,
-            capture(stdout, Stream::Stdout, log),
-            capture(stderr, Stream::Stderr, log),
-            child.wait()
-        );
+        let captured = async {
+            let captured = tokio::try_join!(
+                capture(stdout, Stream::Stdout, log, limit),
+                capture(stderr, Stream::Stderr, log, limit)
+            );
+            if captured.is_err() {
+                // Too much output: the client goes now (so `wait` ends), the container with
+                // the guard below, which stays armed.
+                group.kill();
+            }
+            captured
+        };
+        let (_, captured, status) = tokio::join!(feed, captured, child.wait());
+        group.disarm();
+        let (stdout, stderr) =
+            captured.map_err(|overflow| overflow.error(&format!("container {name}")))?;
         let status =
             status.map_err(|e| Error::runtime(format!("`{}` failed: {e}", self.engine)))?;
         guard.name = None;
