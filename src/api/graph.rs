@@ -38,8 +38,9 @@ pub(super) async fn tree(app: &App, plan: &Plan) -> Result<Vec<Value>, Problem> 
         app.store.workflow(key).await?.ok_or_else(|| {
             Problem::not_found(format!("no workflow {}/{}", key.namespace, key.name))
         })?;
-    let document = crate::dsl::load::parse("workflow", &stored.source)
-        .map_err(|e| Problem::bad_request(format!("the stored definition does not load: {e}")))?;
+    let document = crate::dsl::load::parse("workflow", &stored.source).map_err(|e| {
+        crate::runtime::runs::Error::Definition(format!("the stored definition does not load: {e}"))
+    })?;
     Ok(list(&document.value["do"], "/do"))
 }
 
