@@ -63,6 +63,7 @@ async fn a_refused_connection_is_unavailable() {
 async fn sqlite_busy_is_busy() {
     use sqlx::sqlite::SqliteConnectOptions;
     let dir = TempDir::new("store-busy");
+    std::fs::create_dir_all(dir.path()).unwrap();
     let options = SqliteConnectOptions::new()
         .filename(dir.path().join("busy.db"))
         .create_if_missing(true)
