@@ -642,7 +642,7 @@ impl Store for Postgres {
         .bind(&all.created)
         .fetch_all(&mut *tx)
         .await
-        .map_err(|e| Error::from(e).context(format!("queueing runs")))?;
+        .map_err(|e| Error::from(e).context("queueing runs"))?;
         let mut queued = shared::dates(&inserted)?;
         let existing = shared::not_inserted(&sorted, &inserted)?;
         if rerun && !existing.is_empty() {
@@ -688,7 +688,7 @@ impl Store for Postgres {
             .bind(&old.kinds)
             .fetch_all(&mut *tx)
             .await
-            .map_err(|e| Error::from(e).context(format!("re-queueing runs")))?;
+            .map_err(|e| Error::from(e).context("re-queueing runs"))?;
             queued.extend(shared::dates(&reset)?);
         }
         tx.commit().await?;
@@ -978,7 +978,7 @@ impl Store for Postgres {
         .bind(received_at)
         .fetch_all(&mut *tx)
         .await
-        .map_err(|e| Error::from(e).context(format!("storing incoming events")))?;
+        .map_err(|e| Error::from(e).context("storing incoming events"))?;
         let seqs = shared::new_seqs(&incoming, &rows)?;
         tx.commit().await?;
         Ok(seqs)
@@ -1093,7 +1093,7 @@ impl Store for Postgres {
         .bind(column(|c| c.text.clone()))
         .execute(&self.pool)
         .await
-        .map_err(|e| Error::from(e).context(format!("storing task logs")))?;
+        .map_err(|e| Error::from(e).context("storing task logs"))?;
         Ok(())
     }
 

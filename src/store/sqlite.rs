@@ -616,7 +616,7 @@ impl Store for Sqlite {
         .bind(batch(&sorted))
         .fetch_all(&mut *tx)
         .await
-        .map_err(|e| Error::from(e).context(format!("queueing runs")))?;
+        .map_err(|e| Error::from(e).context("queueing runs"))?;
         let mut queued = shared::dates(&inserted)?;
         let existing = shared::not_inserted(&sorted, &inserted)?;
         if rerun && !existing.is_empty() {
@@ -642,7 +642,7 @@ impl Store for Sqlite {
             .bind(batch(&existing))
             .fetch_all(&mut *tx)
             .await
-            .map_err(|e| Error::from(e).context(format!("re-queueing runs")))?;
+            .map_err(|e| Error::from(e).context("re-queueing runs"))?;
             queued.extend(shared::dates(&reset)?);
         }
         tx.commit().await?;
@@ -913,7 +913,7 @@ impl Store for Sqlite {
         .bind(received_at)
         .fetch_all(&mut *tx)
         .await
-        .map_err(|e| Error::from(e).context(format!("storing incoming events")))?;
+        .map_err(|e| Error::from(e).context("storing incoming events"))?;
         let seqs = shared::new_seqs(&incoming, &rows)?;
         tx.commit().await?;
         Ok(seqs)
@@ -1041,7 +1041,7 @@ impl Store for Sqlite {
         .bind(Value::Array(batch).to_string())
         .execute(&mut *tx)
         .await
-        .map_err(|e| Error::from(e).context(format!("storing task logs")))?;
+        .map_err(|e| Error::from(e).context("storing task logs"))?;
         tx.commit().await?;
         Ok(())
     }
