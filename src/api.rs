@@ -195,7 +195,7 @@ async fn openapi() -> impl IntoResponse {
 }
 
 async fn metrics(State(app): State<Arc<App>>) -> Result<impl IntoResponse, Problem> {
-    let counts = app.store.count_by_status().await.map_err(Problem::store)?;
+    let counts = app.store.count_by_status().await?;
     for status in instances::STATUSES {
         let n = counts
             .iter()
@@ -206,9 +206,7 @@ async fn metrics(State(app): State<Arc<App>>) -> Result<impl IntoResponse, Probl
             .get_or_create(&vec![("status".to_string(), status.to_string())])
             .set(n);
     }
-    app.metrics
-        .outbox
-        .set(app.store.outbox_depth().await.map_err(Problem::store)?);
+    app.metrics.outbox.set(app.store.outbox_depth().await?);
     Ok((
         [(
             header::CONTENT_TYPE,

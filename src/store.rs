@@ -24,6 +24,7 @@
 //! The web UI (issue 8) adds **task logs**: what run and container tasks print, in pieces as
 //! it is printed, kept beside the history but outside it (a log is not part of what replays).
 
+mod error;
 pub mod postgres;
 mod shared;
 pub mod sqlite;
@@ -35,23 +36,7 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Duration;
 
-/// A store failure: the backend's message, with what was being done.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Error(pub String);
-
-impl std::fmt::Display for Error {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(&self.0)
-    }
-}
-
-impl std::error::Error for Error {}
-
-impl From<sqlx::Error> for Error {
-    fn from(e: sqlx::Error) -> Error {
-        Error(format!("database: {e}"))
-    }
-}
+pub use error::{Error, Failure};
 
 pub type Result<T> = std::result::Result<T, Error>;
 
@@ -540,7 +525,7 @@ pub async fn open(database: Option<&str>, data: &std::path::Path) -> Result<Arc<
         Some(url) if url.starts_with("postgres://") || url.starts_with("postgresql://") => {
             Ok(Arc::new(postgres::Postgres::connect(url).await?))
         }
-        Some(url) => Err(Error(format!(
+        Some(url) => Err(Error::invalid(format!(
             "unsupported --database `{url}`: give a postgres:// URL, or leave it out for the SQLite store in --data"
         ))),
         None => Ok(Arc::new(sqlite::Sqlite::open(data).await?)),

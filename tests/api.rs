@@ -2,9 +2,16 @@
 
 #[path = "support/postgres.rs"]
 mod postgres;
+#[path = "support/private_postgres.rs"]
+mod private_postgres;
 #[macro_use]
 #[path = "support/server.rs"]
 mod server;
+
+#[path = "api/outage.rs"]
+mod outage;
+#[path = "api/statuses.rs"]
+mod statuses;
 
 use serde_json::{Value, json};
 use server::{Backing, Http, Server, TempDir};

@@ -8,6 +8,8 @@ mod postgres;
 mod append;
 #[path = "store/durability.rs"]
 mod durability;
+#[path = "store/errors.rs"]
+mod errors;
 #[path = "store/events.rs"]
 mod events;
 #[path = "store/instances.rs"]

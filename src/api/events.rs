@@ -38,7 +38,7 @@ pub async fn receive(
         .collect();
     let events = binding::read(content_type.as_deref(), &pairs, &body)
         .map_err(|e| Problem::new(StatusCode::BAD_REQUEST, "Invalid CloudEvent", e.0))?;
-    let stored = app.ingest.put(events).await.map_err(Problem::store)?;
+    let stored = app.ingest.put(events).await?;
     let accepted = stored.iter().filter(|s| s.is_some()).count();
     Ok((
         StatusCode::ACCEPTED,

@@ -22,12 +22,7 @@ pub async fn graph(
     State(app): State<Arc<App>>,
     Path((namespace, name)): Path<(String, String)>,
 ) -> Result<Json<Value>, Problem> {
-    let plan = app
-        .runs
-        .plans
-        .plan(&namespace, &name)
-        .await
-        .map_err(super::runs::refused)?;
+    let plan = app.runs.plans.plan(&namespace, &name).await?;
     Ok(Json(json!({
         "namespace": namespace,
         "name": name,
@@ -39,14 +34,13 @@ pub async fn graph(
 /// The task tree of the plan's (latest) version; the grid's rows are its top level.
 pub(super) async fn tree(app: &App, plan: &Plan) -> Result<Vec<Value>, Problem> {
     let key = &plan.key;
-    let stored = app
-        .store
-        .workflow(key)
-        .await
-        .map_err(Problem::store)?
-        .ok_or_else(|| Problem::not_found(format!("no workflow {}/{}", key.namespace, key.name)))?;
-    let document = crate::dsl::load::parse("workflow", &stored.source)
-        .map_err(|e| Problem::bad_request(format!("the stored definition does not load: {e}")))?;
+    let stored =
+        app.store.workflow(key).await?.ok_or_else(|| {
+            Problem::not_found(format!("no workflow {}/{}", key.namespace, key.name))
+        })?;
+    let document = crate::dsl::load::parse("workflow", &stored.source).map_err(|e| {
+        crate::runtime::runs::Error::Definition(format!("the stored definition does not load: {e}"))
+    })?;
     Ok(list(&document.value["do"], "/do"))
 }
 

@@ -114,22 +114,13 @@ fn limit(query: &HashMap<String, String>) -> Result<usize, Problem> {
 
 /// The grid of a workflow's latest `limit` runs.
 async fn build(app: &App, namespace: &str, name: &str, limit: usize) -> Result<Value, Problem> {
-    let plan = app
-        .runs
-        .plans
-        .plan(namespace, name)
-        .await
-        .map_err(super::runs::refused)?;
+    let plan = app.runs.plans.plan(namespace, name).await?;
     let tasks: Vec<Value> = super::graph::tree(app, &plan)
         .await?
         .iter()
         .map(|t| json!({"reference": t["reference"], "name": t["name"]}))
         .collect();
-    let mut rows = app
-        .store
-        .runs(namespace, name, None, None, 0)
-        .await
-        .map_err(Problem::store)?;
+    let mut rows = app.store.runs(namespace, name, None, None, 0).await?;
     rows.sort_by_key(|r| r.logical_date);
     let rows = &rows[rows.len().saturating_sub(limit)..];
     let filter = crate::store::Filter {
@@ -141,8 +132,7 @@ async fn build(app: &App, namespace: &str, name: &str, limit: usize) -> Result<V
     let instances: HashMap<String, Value> = app
         .store
         .instances(&filter)
-        .await
-        .map_err(Problem::store)?
+        .await?
         .into_iter()
         .map(|i| (i.id, i.tasks))
         .collect();
@@ -155,8 +145,7 @@ async fn build(app: &App, namespace: &str, name: &str, limit: usize) -> Result<V
                 None => app
                     .store
                     .instance(id)
-                    .await
-                    .map_err(Problem::store)?
+                    .await?
                     .map(|i| i.tasks)
                     .unwrap_or(Value::Null),
             },

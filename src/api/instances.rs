@@ -4,7 +4,7 @@
 use super::workflows::{media_type, not_found};
 use super::{App, BodyLimit, Problem};
 use crate::runtime::history::rfc3339;
-use crate::runtime::node::Message;
+use crate::runtime::node::{Message, Refused};
 use crate::store::{Control, ENDED, Filter, InstanceRow, WorkflowKey};
 use axum::body::Bytes;
 use axum::extract::rejection::BytesRejection;
@@ -70,8 +70,7 @@ pub async fn start(
     if !known {
         app.store
             .workflow(&key)
-            .await
-            .map_err(Problem::store)?
+            .await?
             .ok_or_else(|| not_found(&key))?;
         if let Ok(mut k) = app.known.lock() {
             k.insert(key.clone());
@@ -84,12 +83,8 @@ pub async fn start(
     app.node.send(Message::Create { new, reply });
     match committed.await {
         Ok(Ok(())) => {}
-        Ok(Err(e)) => return Err(Problem::store(crate::store::Error(e))),
-        Err(_) => {
-            return Err(Problem::store(crate::store::Error(
-                "the engine stopped before the instance was written".into(),
-            )));
-        }
+        Ok(Err(e)) => return Err(e.into()),
+        Err(_) => return Err(Refused::Stopped.into()),
     }
     Ok((
         StatusCode::CREATED,
@@ -186,7 +181,7 @@ pub async fn list(
         // One more than asked tells whether another page follows (no `next` to an empty page).
         limit: limit + 1,
     };
-    let mut rows = app.store.instances(&filter).await.map_err(Problem::store)?;
+    let mut rows = app.store.instances(&filter).await?;
     let next = if rows.len() > limit as usize {
         rows.truncate(limit as usize);
         rows.last().map(|r| r.id.clone())
@@ -219,12 +214,7 @@ pub async fn control(
             format!("the instance `{id}` has already ended ({})", row.status),
         ));
     }
-    if !app
-        .store
-        .request(&id, control)
-        .await
-        .map_err(Problem::store)?
-    {
+    if !app.store.request(&id, control).await? {
         return Err(Problem::not_found(format!("no instance `{id}`")));
     }
     app.requests.notify_one();
@@ -238,8 +228,7 @@ pub async fn control(
 pub(super) async fn row(app: &App, id: &str) -> Result<InstanceRow, Problem> {
     app.store
         .instance(id)
-        .await
-        .map_err(Problem::store)?
+        .await?
         .ok_or_else(|| Problem::not_found(format!("no instance `{id}`")))
 }
 
@@ -262,10 +251,8 @@ pub(super) async fn retry(
             StatusCode::ACCEPTED,
             Json(json!({"id": id, "requested": "retry"})),
         )),
-        Ok(Err(e)) => Err(Problem::new(StatusCode::CONFLICT, "Cannot retry", e)),
-        Err(_) => Err(Problem::store(crate::store::Error(
-            "the engine stopped before the retry".into(),
-        ))),
+        Ok(Err(e)) => Err(e.into()),
+        Err(_) => Err(Refused::Stopped.into()),
     }
 }
 

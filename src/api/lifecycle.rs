@@ -5,10 +5,9 @@
 
 use super::instances::row;
 use super::{App, Problem};
-use crate::runtime::node::Message;
+use crate::runtime::node::{Message, Refused};
 use axum::Json;
 use axum::extract::{Path, State};
-use axum::http::StatusCode;
 use serde_json::{Value, json};
 use std::sync::Arc;
 
@@ -24,13 +23,7 @@ pub async fn lifecycle(
     });
     match done.await {
         Ok(Ok(events)) => Ok(Json(json!({"instance": id, "events": events}))),
-        Ok(Err(e)) => Err(Problem::new(
-            StatusCode::INTERNAL_SERVER_ERROR,
-            "Cannot rebuild the lifecycle",
-            e,
-        )),
-        Err(_) => Err(Problem::store(crate::store::Error(
-            "the engine stopped before it answered".into(),
-        ))),
+        Ok(Err(e)) => Err(e.into()),
+        Err(_) => Err(Refused::Stopped.into()),
     }
 }

@@ -41,11 +41,7 @@ pub async fn logs(
     // The status first: a page read after it is at least as new, so `ended` with an empty page
     // means the log is complete.
     let row = super::instances::row(&app, &id).await?;
-    let pieces = app
-        .store
-        .logs(&id, task, after, limit)
-        .await
-        .map_err(Problem::store)?;
+    let pieces = app.store.logs(&id, task, after, limit).await?;
     let next = pieces.last().map_or(after, |p| p.seq);
     let entries: Vec<Value> = pieces
         .into_iter()

@@ -49,15 +49,6 @@ fn flag(body: &serde_json::Map<String, Value>, key: &str) -> Result<bool, Proble
     }
 }
 
-/// Errors of run control are the caller's (a bad date, no schedule, an unknown workflow).
-pub(super) fn refused(e: String) -> Problem {
-    if e.starts_with("no workflow") {
-        Problem::not_found(e)
-    } else {
-        Problem::new(StatusCode::UNPROCESSABLE_ENTITY, "Cannot plan runs", e)
-    }
-}
-
 pub async fn backfill(
     State(app): State<Arc<App>>,
     Path((namespace, name)): Path<(String, String)>,
@@ -73,8 +64,7 @@ pub async fn backfill(
     let done = app
         .runs
         .backfill(&namespace, &name, &from, &to, rerun)
-        .await
-        .map_err(refused)?;
+        .await?;
     Ok((StatusCode::ACCEPTED, Json(done)))
 }
 
@@ -86,17 +76,7 @@ pub async fn trigger(
 ) -> Result<(StatusCode, Json<Value>), Problem> {
     let body = object(body, limit)?;
     let (date, rerun) = (text(&body, "logicalDate")?, flag(&body, "rerun")?);
-    let done = app
-        .runs
-        .trigger(&namespace, &name, &date, rerun)
-        .await
-        .map_err(|e| {
-            if e.contains("exists already") {
-                Problem::new(StatusCode::CONFLICT, "Run exists", e)
-            } else {
-                refused(e)
-            }
-        })?;
+    let done = app.runs.trigger(&namespace, &name, &date, rerun).await?;
     Ok((StatusCode::CREATED, Json(done)))
 }
 
@@ -105,12 +85,7 @@ pub async fn list(
     Path((namespace, name)): Path<(String, String)>,
     Query(query): Query<HashMap<String, String>>,
 ) -> Result<Json<Value>, Problem> {
-    let plan = app
-        .runs
-        .plans
-        .plan(&namespace, &name)
-        .await
-        .map_err(refused)?;
+    let plan = app.runs.plans.plan(&namespace, &name).await?;
     let bound = |k: &str| -> Result<Option<i64>, Problem> {
         query
             .get(k)
@@ -123,11 +98,7 @@ pub async fn list(
             .transpose()
     };
     let (from, to) = (bound("from")?, bound("to")?);
-    let rows = app
-        .store
-        .runs(&namespace, &name, from, to, 0)
-        .await
-        .map_err(Problem::store)?;
+    let rows = app.store.runs(&namespace, &name, from, to, 0).await?;
     let items: Vec<Value> = rows.iter().map(|r| run_view(&plan.settings, r)).collect();
     Ok(Json(json!({"items": items})))
 }
@@ -152,21 +123,10 @@ async fn set_paused(
     name: &str,
     paused: bool,
 ) -> Result<Json<Value>, Problem> {
-    app.runs
-        .plans
-        .plan(namespace, name)
-        .await
-        .map_err(refused)?;
-    let mut stored = app
-        .store
-        .settings(namespace, name)
-        .await
-        .map_err(Problem::store)?;
+    app.runs.plans.plan(namespace, name).await?;
+    let mut stored = app.store.settings(namespace, name).await?;
     stored.paused = paused;
-    app.store
-        .put_settings(namespace, name, &stored)
-        .await
-        .map_err(Problem::store)?;
+    app.store.put_settings(namespace, name, &stored).await?;
     app.runs.wake.notify_one();
     Ok(Json(
         json!({"namespace": namespace, "name": name, "paused": paused}),
@@ -177,12 +137,7 @@ pub async fn settings(
     State(app): State<Arc<App>>,
     Path((namespace, name)): Path<(String, String)>,
 ) -> Result<Json<Value>, Problem> {
-    let plan = app
-        .runs
-        .plans
-        .plan(&namespace, &name)
-        .await
-        .map_err(refused)?;
+    let plan = app.runs.plans.plan(&namespace, &name).await?;
     Ok(Json(view(
         &plan.settings,
         &plan.stored.overrides,
@@ -198,12 +153,7 @@ pub async fn patch_settings(
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Json<Value>, Problem> {
     let patch = Value::Object(object(body, limit)?);
-    let plan = app
-        .runs
-        .plans
-        .plan(&namespace, &name)
-        .await
-        .map_err(refused)?;
+    let plan = app.runs.plans.plan(&namespace, &name).await?;
     let mut overrides = Overrides::from_json(&plan.stored.overrides)
         .map_err(|e| Problem::bad_request(e.to_string()))?;
     overrides
@@ -215,11 +165,16 @@ pub async fn patch_settings(
         .plans
         .plan_with(&namespace, &name, Some(overrides.to_json()))
         .await
-        .map_err(|e| Problem::bad_request(format!("the settings would be invalid: {e}")))?;
+        .map_err(|e| match e {
+            // What the patch made of the settings: the request's fault.
+            crate::runtime::runs::Error::Schedule(e) => {
+                Problem::bad_request(format!("the settings would be invalid: {e}"))
+            }
+            other => other.into(),
+        })?;
     app.store
         .put_settings(&namespace, &name, &plan.stored)
-        .await
-        .map_err(Problem::store)?;
+        .await?;
     app.runs.wake.notify_one();
     // `dependsOnPast` or a task limit may have been lifted.
     app.runs.gates.changed();
@@ -254,8 +209,7 @@ pub async fn get(
         Some(id) => app
             .store
             .instance(id)
-            .await
-            .map_err(Problem::store)?
+            .await?
             .map(|i| i.tasks)
             .unwrap_or_else(|| json!([])),
         None => json!([]),
@@ -320,16 +274,12 @@ pub async fn act(
                     task.as_deref(),
                     Some(state),
                 )
-                .await
-                .map_err(Problem::store)?;
+                .await?;
             if task.is_none()
                 && !ended
                 && let Some(id) = &row.instance
             {
-                app.store
-                    .request(id, crate::store::Control::Cancel)
-                    .await
-                    .map_err(Problem::store)?;
+                app.store.request(id, crate::store::Control::Cancel).await?;
                 app.requests.notify_one();
             }
             done(&action)
@@ -348,10 +298,7 @@ pub async fn act(
                 kind: row.kind.clone(),
                 created_at: row.created_at,
             };
-            app.store
-                .add_runs(&[new], true)
-                .await
-                .map_err(Problem::store)?;
+            app.store.add_runs(&[new], true).await?;
             done("clear")
         }
         "clear" | "retry" => {
@@ -379,16 +326,10 @@ pub async fn act(
 async fn unmark(app: &App, row: &crate::store::RunRow) -> Result<(), Problem> {
     let (ns, name, date) = (&row.namespace, &row.name, row.logical_date);
     if row.marked.is_some() {
-        app.store
-            .mark_run(ns, name, date, None, None)
-            .await
-            .map_err(Problem::store)?;
+        app.store.mark_run(ns, name, date, None, None).await?;
     }
     for task in row.task_marks.keys() {
-        app.store
-            .mark_run(ns, name, date, Some(task), None)
-            .await
-            .map_err(Problem::store)?;
+        app.store.mark_run(ns, name, date, Some(task), None).await?;
     }
     Ok(())
 }
@@ -410,12 +351,7 @@ async fn find_run(
     name: &str,
     date: &str,
 ) -> Result<(crate::runtime::plan::Plan, crate::store::RunRow), Problem> {
-    let plan = app
-        .runs
-        .plans
-        .plan(namespace, name)
-        .await
-        .map_err(refused)?;
+    let plan = app.runs.plans.plan(namespace, name).await?;
     let at = plan
         .settings
         .parse_date(date)
@@ -424,8 +360,7 @@ async fn find_run(
     let row = app
         .store
         .runs(namespace, name, Some(at), Some(at), 1)
-        .await
-        .map_err(Problem::store)?
+        .await?
         .into_iter()
         .next()
         .ok_or_else(|| Problem::not_found(format!("no run of {namespace}/{name} for {date}")))?;

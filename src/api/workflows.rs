@@ -61,11 +61,7 @@ pub async fn push(
         p
     })?;
     let digest = hex(&Sha256::digest(text.as_bytes()));
-    let put = app
-        .store
-        .put_workflow(&key, text, &digest)
-        .await
-        .map_err(Problem::store)?;
+    let put = app.store.put_workflow(&key, text, &digest).await?;
     let body = json!({"namespace": key.namespace, "name": key.name, "version": key.version, "digest": digest});
     if put != Put::Conflict {
         let file = format!("{}/{}:{}", key.namespace, key.name, key.version);
@@ -92,7 +88,7 @@ pub async fn push(
 }
 
 pub async fn list(State(app): State<Arc<App>>) -> Result<Json<Value>, Problem> {
-    let all = app.store.workflows().await.map_err(Problem::store)?;
+    let all = app.store.workflows().await?;
     Ok(Json(json!(all.iter().map(summary).collect::<Vec<_>>())))
 }
 
@@ -108,8 +104,7 @@ pub async fn get(
     let w = app
         .store
         .workflow(&key)
-        .await
-        .map_err(Problem::store)?
+        .await?
         .ok_or_else(|| not_found(&key))?;
     let mut body = summary(&w);
     body["source"] = json!(w.source);

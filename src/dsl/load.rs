@@ -128,7 +128,8 @@ pub fn parse(file: &str, text: &str) -> Result<Document, Diagnostic> {
     let text = text.strip_prefix('\u{feff}').unwrap_or(text);
     let mut parser = Parser::new_from_str(text);
     loop {
-        let (event, mark) = next_event(&mut parser).map_err(|(mark, m)| builder.error(mark, m))?;
+        let (event, mark) =
+            next_event(&mut parser, text).map_err(|(mark, m)| builder.error(mark, m))?;
         if builder.event(event, mark)? {
             break;
         }
@@ -145,24 +146,41 @@ pub fn parse(file: &str, text: &str) -> Result<Document, Diagnostic> {
 /// The next parser event, or where and why the text is not YAML. yaml-rust2 asserts a few
 /// internal invariants; should one ever fail on odd input, that becomes a diagnostic rather
 /// than a crash of the caller.
-fn next_event(parser: &mut Parser<std::str::Chars<'_>>) -> Result<(Event, Mark), (Mark, String)> {
+fn next_event(
+    parser: &mut Parser<std::str::Chars<'_>>,
+    text: &str,
+) -> Result<(Event, Mark), (Mark, String)> {
     match catch_unwind(AssertUnwindSafe(|| parser.next_token())) {
         Ok(Ok((event, marker))) => Ok((event, Mark::from(marker))),
         Ok(Err(error)) => {
             let mut message = format!("YAML syntax error: {}", error.info());
-            if error.info().contains("invalid Unicode character escape") {
+            let mark = Mark::from(*error.marker());
+            // The scanner's error has no kind to match: the hint is decided from the text
+            // itself, a JSON surrogate escape on the line the error is on.
+            let line = text.lines().nth(mark.at.0.saturating_sub(1)).unwrap_or("");
+            if has_surrogate_escape(line) {
                 message.push_str(
                     " (surrogate pairs such as \\ud83d\\ude00 are not supported: \
                      write the character itself or \\U0001F600)",
                 );
             }
-            Err((Mark::from(*error.marker()), message))
+            Err((mark, message))
         }
         Err(_) => Err((
             Mark::START,
             "the YAML parser failed on this input".to_owned(),
         )),
     }
+}
+
+/// Whether `line` holds a `\uXXXX` escape of a UTF-16 surrogate (D800 to DFFF), which JSON
+/// allows in pairs and YAML's scanner rejects.
+fn has_surrogate_escape(line: &str) -> bool {
+    line.match_indices("\\u").any(|(i, _)| {
+        line.get(i + 2..i + 6)
+            .and_then(|hex| u16::from_str_radix(hex, 16).ok())
+            .is_some_and(|unit| (0xD800..=0xDFFF).contains(&unit))
+    })
 }
 
 /// Where an event starts: byte index (to order events) and 1-based (line, column).
@@ -862,6 +880,14 @@ do:
                  write the character itself or \\U0001F600) (at /)",
             ),
         );
+    }
+
+    #[test]
+    fn the_surrogate_hint_is_for_surrogate_escapes_only() {
+        assert!(super::has_surrogate_escape(r#"a: "\ud83d\ude00""#));
+        assert!(super::has_surrogate_escape(r#"a: "\uDFFF""#));
+        assert!(!super::has_surrogate_escape(r#"a: "\u00e9 \uzzzz \u""#));
+        assert!(!super::has_surrogate_escape("a: [1, 2"));
     }
 
     #[test]

@@ -68,7 +68,7 @@ impl Ingest {
         let (reply, answer) = oneshot::channel();
         let queued = self.tx.send((events, reply)).is_ok();
         async move {
-            let stopped = || crate::store::Error("the event writer stopped".into());
+            let stopped = || crate::store::Error::bug("the event writer stopped");
             if !queued {
                 return Err(stopped());
             }

@@ -170,24 +170,18 @@ impl Gates {
 
     /// Decides for the tasks of one workflow waiting on this node: opens the gates of those
     /// that may start, and says why the others wait.
-    async fn decide(&self, namespace: &str, name: &str) -> Result<(), String> {
-        let err = |e: crate::store::Error| e.to_string();
+    async fn decide(&self, namespace: &str, name: &str) -> Result<(), super::runs::Error> {
         let settings = self.plans.plan(namespace, name).await?.settings;
         // The runs of interest: the started open ones and the run before each.
         let mut rows: BTreeMap<i64, RunRow> = BTreeMap::new();
-        for r in self.store.open_runs(namespace, name).await.map_err(err)? {
+        for r in self.store.open_runs(namespace, name).await? {
             if r.instance.is_some() {
                 rows.insert(r.logical_date, r);
             }
         }
         let dates: Vec<i64> = rows.keys().copied().collect();
         for date in dates {
-            if let Some(p) = self
-                .store
-                .previous_run(namespace, name, date)
-                .await
-                .map_err(err)?
-            {
+            if let Some(p) = self.store.previous_run(namespace, name, date).await? {
                 rows.entry(p.logical_date).or_insert(p);
             }
         }
@@ -201,7 +195,7 @@ impl Gates {
         let mut runs = Vec::with_capacity(rows.len());
         for row in rows.values() {
             let mut tasks = match &row.instance {
-                Some(id) => match self.store.instance(id).await.map_err(err)? {
+                Some(id) => match self.store.instance(id).await? {
                     Some(i) => task_states(&i.tasks),
                     None => BTreeMap::new(),
                 },

@@ -15,8 +15,10 @@
 
 mod lifecycle;
 mod rebuild;
+mod refused;
 
 pub use rebuild::declared_secrets;
+pub use refused::Refused;
 
 use super::effect::{Context, now_ms, perform};
 use super::gates::Gates;
@@ -73,7 +75,7 @@ pub enum Message {
     /// its `starts` had already started an instance).
     Create {
         new: NewInstance,
-        reply: oneshot::Sender<Result<(), String>>,
+        reply: oneshot::Sender<Result<(), Refused>>,
     },
     /// An effect's result.
     Done {
@@ -102,12 +104,12 @@ pub enum Message {
     Retry {
         id: String,
         from: Option<String>,
-        reply: oneshot::Sender<Result<(), String>>,
+        reply: oneshot::Sender<Result<(), Refused>>,
     },
     /// The instance's lifecycle CloudEvents, rebuilt from its history (for readers).
     Lifecycle {
         id: String,
-        reply: oneshot::Sender<Result<Vec<Value>, String>>,
+        reply: oneshot::Sender<Result<Vec<Value>, Refused>>,
     },
     /// The instances this node held at `as_of`: drop every other adopted before then (one
     /// adopted later was created or claimed after that reading).
@@ -272,7 +274,7 @@ struct Work {
     /// The instance is new: the commit creates it.
     created: Option<NewInstance>,
     /// Who waits for that commit.
-    replies: Vec<oneshot::Sender<Result<(), String>>>,
+    replies: Vec<oneshot::Sender<Result<(), Refused>>>,
     /// Top-level tasks that ended in this batch (run control counts them until committed).
     ended_tasks: Vec<String>,
 }
@@ -651,7 +653,7 @@ impl Engine {
                 );
                 for (id, w) in work {
                     for reply in w.replies {
-                        let _ = reply.send(Err(e.to_string()));
+                        let _ = reply.send(Err(Refused::Store(e.clone())));
                     }
                     self.drop_instance(&id);
                     self.readopt(id);
@@ -669,7 +671,7 @@ impl Engine {
         for (id, w) in work {
             // A creation is lost when its events had already started an instance.
             let written = if lost.contains(&id) {
-                Err(format!("instance {id} was not written"))
+                Err(Refused::Lost(id.clone()))
             } else {
                 Ok(())
             };

@@ -2,6 +2,7 @@
 //! metadata, then API overrides) and timetable. The runs loop, the API and the task gates
 //! all read it through [`Plans`].
 
+use super::runs::Error;
 use crate::dsl::model::Schedule;
 use crate::schedule::{Overrides, Settings, Timetable};
 use crate::store::{Store, StoredWorkflow, WorkflowKey, WorkflowSettings};
@@ -37,7 +38,7 @@ impl Plans {
     }
 
     /// The run control of `namespace/name` (its highest version).
-    pub async fn plan(&self, namespace: &str, name: &str) -> Result<Plan, String> {
+    pub async fn plan(&self, namespace: &str, name: &str) -> Result<Plan, Error> {
         self.plan_with(namespace, name, None).await
     }
 
@@ -47,13 +48,16 @@ impl Plans {
         namespace: &str,
         name: &str,
         overrides: Option<Value>,
-    ) -> Result<Plan, String> {
+    ) -> Result<Plan, Error> {
         let latest = self
             .latest()
             .await?
             .into_iter()
             .find(|w| w.key.namespace == namespace && w.key.name == name)
-            .ok_or_else(|| format!("no workflow {namespace}/{name}"))?;
+            .ok_or_else(|| Error::NoWorkflow {
+                namespace: namespace.to_string(),
+                name: name.to_string(),
+            })?;
         self.plan_of(latest, overrides).await
     }
 }
@@ -65,20 +69,16 @@ impl Plans {
         &self,
         latest: StoredWorkflow,
         overrides: Option<Value>,
-    ) -> Result<Plan, String> {
+    ) -> Result<Plan, Error> {
         let (namespace, name) = (&latest.key.namespace, &latest.key.name);
-        let mut stored = self
-            .store
-            .settings(namespace, name)
-            .await
-            .map_err(|e| e.to_string())?;
+        let mut stored = self.store.settings(namespace, name).await?;
         if let Some(o) = overrides {
             stored.overrides = o;
         }
         let (schedule, metadata) = self.parts_of(&latest)?;
-        let overrides = Overrides::from_json(&stored.overrides).map_err(|e| e.to_string())?;
-        let settings = Settings::new(metadata.as_ref(), &overrides).map_err(|e| e.to_string())?;
-        let timetable = Timetable::new(schedule.as_ref(), &settings).map_err(|e| e.to_string())?;
+        let overrides = Overrides::from_json(&stored.overrides)?;
+        let settings = Settings::new(metadata.as_ref(), &overrides)?;
+        let timetable = Timetable::new(schedule.as_ref(), &settings)?;
         Ok(Plan {
             key: latest.key,
             settings,
@@ -88,7 +88,7 @@ impl Plans {
     }
 
     /// The schedule and metadata of a stored version (cached by digest).
-    pub fn parts_of(&self, w: &StoredWorkflow) -> Result<Parts, String> {
+    pub fn parts_of(&self, w: &StoredWorkflow) -> Result<Parts, Error> {
         let cached = self
             .parts
             .lock()
@@ -105,8 +105,8 @@ impl Plans {
     }
 
     /// The latest version of each workflow, from one reading of the store.
-    pub async fn latest(&self) -> Result<Vec<StoredWorkflow>, String> {
-        let all = self.store.workflows().await.map_err(|e| e.to_string())?;
+    pub async fn latest(&self) -> Result<Vec<StoredWorkflow>, Error> {
+        let all = self.store.workflows().await?;
         let mut latest: std::collections::BTreeMap<(String, String), StoredWorkflow> =
             Default::default();
         for w in all {
@@ -125,12 +125,14 @@ impl Plans {
 }
 
 /// The schedule and metadata of a stored document (the compiled definition is not `Send`).
-fn document_parts(source: &str) -> Result<Parts, String> {
+fn document_parts(source: &str) -> Result<Parts, Error> {
     let def = crate::workflow::load("stored workflow", source).map_err(|ds| {
-        ds.iter()
-            .map(ToString::to_string)
-            .collect::<Vec<_>>()
-            .join("; ")
+        Error::Definition(
+            ds.iter()
+                .map(ToString::to_string)
+                .collect::<Vec<_>>()
+                .join("; "),
+        )
     })?;
     let w = &def.workflow;
     Ok((w.schedule.clone(), w.document.metadata.clone()))

@@ -12,6 +12,10 @@
 //! A run's instance gets as input `{logicalDate: "YYYY-MM-DD" (the date in the workflow's
 //! time zone, Airflow's `ds`), logicalTime, dataInterval: {start, end}, runKind}` (RFC 3339).
 
+mod error;
+
+pub use error::Error;
+
 use super::clock::Clock;
 use super::effect::now_ms;
 use super::gates::{Gates, run_state};
@@ -57,16 +61,17 @@ impl Runs {
         from: &str,
         to: &str,
         rerun: bool,
-    ) -> Result<Value, String> {
+    ) -> Result<Value, Error> {
         let plan = self.plans.plan(namespace, name).await?;
-        let from = plan
-            .settings
-            .parse_date(from)
-            .map_err(|e| format!("from: {e}"))?;
-        let to = plan
-            .settings
-            .parse_date(to)
-            .map_err(|e| format!("to: {e}"))?;
+        let date = |field: &str, text: &str| {
+            plan.settings
+                .parse_date(text)
+                .map_err(|message| Error::BadDate {
+                    field: field.into(),
+                    message,
+                })
+        };
+        let (from, to) = (date("from", from)?, date("to", to)?);
         let existing = self.existing(namespace, name, Some(from), Some(to)).await?;
         let planned = planner::backfill(
             &plan.timetable,
@@ -75,8 +80,7 @@ impl Runs {
             rerun,
             &existing,
             self.clock.now(),
-        )
-        .map_err(|e| e.to_string())?;
+        )?;
         let intervals: Vec<Interval> = planned.runs.iter().map(|p| p.interval).collect();
         let queued = self.queue(&plan, &intervals, "backfill", rerun).await?;
         Ok(json!({
@@ -93,15 +97,19 @@ impl Runs {
         name: &str,
         date: &str,
         rerun: bool,
-    ) -> Result<Value, String> {
+    ) -> Result<Value, Error> {
         let plan = self.plans.plan(namespace, name).await?;
-        let at = plan.settings.parse_date(date)?;
-        let interval = plan.timetable.interval_for(at).map_err(|e| e.to_string())?;
+        let at = plan
+            .settings
+            .parse_date(date)
+            .map_err(|message| Error::BadDate {
+                field: "logicalDate".into(),
+                message,
+            })?;
+        let interval = plan.timetable.interval_for(at)?;
         let queued = self.queue(&plan, &[interval], "manual", rerun).await?;
         if queued.is_empty() {
-            return Err(format!(
-                "a run for {date} exists already (rerun it to run it again)"
-            ));
+            return Err(Error::RunExists { date: date.into() });
         }
         Ok(json!({"queued": [day(&plan.settings, queued[0])]}))
     }
@@ -112,7 +120,7 @@ impl Runs {
         intervals: &[Interval],
         kind: &str,
         rerun: bool,
-    ) -> Result<Vec<i64>, String> {
+    ) -> Result<Vec<i64>, Error> {
         let now = now_ms();
         let runs: Vec<NewRun> = intervals
             .iter()
@@ -127,11 +135,7 @@ impl Runs {
                 created_at: now,
             })
             .collect();
-        let queued = self
-            .store
-            .add_runs(&runs, rerun)
-            .await
-            .map_err(|e| e.to_string())?;
+        let queued = self.store.add_runs(&runs, rerun).await?;
         self.wake.notify_one();
         Ok(queued)
     }
@@ -142,7 +146,7 @@ impl Runs {
         name: &str,
         from: Option<Timestamp>,
         to: Option<Timestamp>,
-    ) -> Result<BTreeSet<Timestamp>, String> {
+    ) -> Result<BTreeSet<Timestamp>, Error> {
         let rows = self
             .store
             .runs(
@@ -152,8 +156,7 @@ impl Runs {
                 to.map(|t| t.as_millisecond()),
                 0,
             )
-            .await
-            .map_err(|e| e.to_string())?;
+            .await?;
         Ok(rows
             .iter()
             .filter_map(|r| Timestamp::from_millisecond(r.logical_date).ok())
@@ -164,8 +167,13 @@ impl Runs {
     /// Returns when the next schedule is due.
     async fn tick(&self) -> Option<Timestamp> {
         let mut next: Option<Timestamp> = None;
-        let Ok(latest) = self.plans.latest().await else {
-            return None;
+        let latest = match self.plans.latest().await {
+            Ok(latest) => latest,
+            // The store is down or busy: the loop tries again at its next tick.
+            Err(e) => {
+                eprintln!("nagare: reading the workflows to schedule: {e}");
+                return None;
+            }
         };
         let mut open = Vec::new();
         let mut server = admission::Server {
@@ -208,7 +216,7 @@ impl Runs {
     }
 
     /// Queues the due runs of a schedule (one, or every missed one with catchup).
-    async fn schedule(&self, plan: &Plan) -> Result<(), String> {
+    async fn schedule(&self, plan: &Plan) -> Result<(), Error> {
         let last = plan
             .stored
             .last_scheduled
@@ -223,8 +231,7 @@ impl Runs {
             last,
             &existing,
             1000,
-        )
-        .map_err(|e| e.to_string())?;
+        )?;
         let Some(latest) = due.last().map(|i| i.logical_date.as_millisecond()) else {
             return Ok(());
         };
@@ -232,14 +239,12 @@ impl Runs {
         let mut stored = self
             .store
             .settings(&plan.key.namespace, &plan.key.name)
-            .await
-            .map_err(|e| e.to_string())?;
+            .await?;
         if stored.last_scheduled.is_none_or(|l| l < latest) {
             stored.last_scheduled = Some(latest);
             self.store
                 .put_settings(&plan.key.namespace, &plan.key.name, &stored)
-                .await
-                .map_err(|e| e.to_string())?;
+                .await?;
         }
         Ok(())
     }
@@ -251,7 +256,7 @@ impl Runs {
         plan: &Plan,
         rows: &[crate::store::RunRow],
         server: &mut admission::Server,
-    ) -> Result<(), String> {
+    ) -> Result<(), Error> {
         let (namespace, name) = (&plan.key.namespace, &plan.key.name);
         let runs: Vec<Run> = rows
             .iter()
@@ -293,8 +298,7 @@ impl Runs {
                     self.lease,
                     Some(plan.settings.max_active_runs),
                 )
-                .await
-                .map_err(|e| e.to_string())?
+                .await?
             {
                 server.active_runs += 1;
                 self.node.send(Message::Stored { new });

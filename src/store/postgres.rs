@@ -31,6 +31,13 @@ const EVENTS_LOCK: i64 = 0x6576_656e_7473;
 
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 
+/// How long a query waits for a connection. While the database is down every connection
+/// attempt fails and the pool keeps trying until this runs out: it is how long an API
+/// request takes to answer 503, and how long the engine and lease loops wait before they log
+/// and try again, so it is short; a healthy pool of 16 hands a connection out in
+/// microseconds.
+const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(5);
+
 /// The condition under which an instance may be taken: it has no owner, `own` holds (the
 /// taker's own), or both its own lease and its owner's node lease ran out on the database
 /// clock (see migration 7). The instance's own lease matters to concurrent
@@ -57,26 +64,26 @@ impl Postgres {
     /// brings its schema up to date.
     pub async fn connect(url: &str) -> Result<Postgres> {
         let shown = shared::redact(url);
-        let context = |e: &dyn std::fmt::Display| {
-            Error(format!("cannot connect to PostgreSQL at {shown}: {e}"))
-        };
-        let options: PgConnectOptions = url.parse().map_err(|e| context(&e))?;
+        let doing = format!("cannot connect to PostgreSQL at {shown}");
+        let options: PgConnectOptions = url.parse().map_err(|e| Error::from(e).context(&doing))?;
         // One plain connection first: the pool retries a refused connection until it times
         // out and then reports only the timeout; this reports why.
         let probe = tokio::time::timeout(CONNECT_TIMEOUT, PgConnection::connect_with(&options))
             .await
-            .map_err(|_| context(&format!("no answer within {CONNECT_TIMEOUT:?}")))?
-            .map_err(|e| context(&e))?;
+            .map_err(|_| {
+                Error::unavailable(format!("{doing}: no answer within {CONNECT_TIMEOUT:?}"))
+            })?
+            .map_err(|e| Error::from(e).context(&doing))?;
         let _ = probe.close().await;
         let pool = PgPoolOptions::new()
             .max_connections(16)
-            .acquire_timeout(Duration::from_secs(30))
+            .acquire_timeout(ACQUIRE_TIMEOUT)
             .connect_with(options)
             .await
-            .map_err(|e| context(&e))?;
+            .map_err(|e| Error::from(e).context(&doing))?;
         migrate(&pool)
             .await
-            .map_err(|e| Error(format!("migrating PostgreSQL at {shown}: {e}")))?;
+            .map_err(|e| e.context(format!("migrating PostgreSQL at {shown}")))?;
         Ok(Postgres { pool })
     }
 }
@@ -106,7 +113,7 @@ async fn migrate(pool: &PgPool) -> Result<()> {
             sqlx::raw_sql(sql)
                 .execute(&mut *tx)
                 .await
-                .map_err(|e| Error(format!("migration {version}: {e}")))?;
+                .map_err(|e| Error::from(e).context(format!("migration {version}")))?;
             sqlx::query(
                 "INSERT INTO schema_migrations (version, applied_at) VALUES ($1, nagare_now_ms())",
             )
@@ -635,7 +642,7 @@ impl Store for Postgres {
         .bind(&all.created)
         .fetch_all(&mut *tx)
         .await
-        .map_err(|e| Error(format!("queueing runs: {e}")))?;
+        .map_err(|e| Error::from(e).context("queueing runs"))?;
         let mut queued = shared::dates(&inserted)?;
         let existing = shared::not_inserted(&sorted, &inserted)?;
         if rerun && !existing.is_empty() {
@@ -681,7 +688,7 @@ impl Store for Postgres {
             .bind(&old.kinds)
             .fetch_all(&mut *tx)
             .await
-            .map_err(|e| Error(format!("re-queueing runs: {e}")))?;
+            .map_err(|e| Error::from(e).context("re-queueing runs"))?;
             queued.extend(shared::dates(&reset)?);
         }
         tx.commit().await?;
@@ -790,7 +797,8 @@ impl Store for Postgres {
         state: Option<&str>,
     ) -> Result<bool> {
         shared::check_mark(state)?;
-        let context = |e: sqlx::Error| Error(format!("marking the run of {logical_date}: {e}"));
+        let context =
+            |e: sqlx::Error| Error::from(e).context(format!("marking the run of {logical_date}"));
         let Some(task) = task else {
             let marked = sqlx::query(
                 "UPDATE runs SET marked = $4 \
@@ -970,7 +978,7 @@ impl Store for Postgres {
         .bind(received_at)
         .fetch_all(&mut *tx)
         .await
-        .map_err(|e| Error(format!("storing incoming events: {e}")))?;
+        .map_err(|e| Error::from(e).context("storing incoming events"))?;
         let seqs = shared::new_seqs(&incoming, &rows)?;
         tx.commit().await?;
         Ok(seqs)
@@ -1085,7 +1093,7 @@ impl Store for Postgres {
         .bind(column(|c| c.text.clone()))
         .execute(&self.pool)
         .await
-        .map_err(|e| Error(format!("storing task logs: {e}")))?;
+        .map_err(|e| Error::from(e).context("storing task logs"))?;
         Ok(())
     }
 
@@ -1194,7 +1202,7 @@ async fn insert_row(
     .bind(millis(lease))
     .execute(&mut **tx)
     .await
-    .map_err(|e| Error(format!("creating instance {}: {e}", new.id)))?;
+    .map_err(|e| Error::from(e).context(format!("creating instance {}", new.id)))?;
     add_node(&mut **tx, &new.owner, lease).await
 }
 

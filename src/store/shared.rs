@@ -59,7 +59,7 @@ pub(super) fn incoming_events(events: &[Value]) -> Result<Vec<IncomingEvent<'_>>
         .enumerate()
         .map(|(i, event)| {
             let invalid = |problem: String| {
-                Error(format!(
+                Error::invalid(format!(
                     "incoming event {i} of the batch {problem}; no event of the batch was stored"
                 ))
             };
@@ -167,8 +167,9 @@ where
             instance: row.try_get("instance_id")?,
             task: row.try_get("task")?,
             effect: row.try_get::<i64, _>("effect")? as u64,
-            stream: crate::functions::log::Stream::parse(&stream)
-                .ok_or_else(|| Error(format!("log piece {seq} has the stream {stream:?}")))?,
+            stream: crate::functions::log::Stream::parse(&stream).ok_or_else(|| {
+                Error::corrupt(format!("log piece {seq} has the stream {stream:?}"))
+            })?,
             at: row.try_get("at")?,
             text: row.try_get("text")?,
         },
@@ -252,7 +253,7 @@ pub(super) fn check_settings(settings: &WorkflowSettings) -> Result<()> {
     if settings.overrides.is_object() {
         Ok(())
     } else {
-        Err(Error(format!(
+        Err(Error::invalid(format!(
             "workflow settings: overrides must be a JSON object, not {}",
             settings.overrides
         )))
@@ -280,7 +281,7 @@ where
     let logical_date: i64 = row.try_get("logical_date")?;
     let previous = row.try_get::<String, _>("previous")?;
     let previous = serde_json::from_str(&previous).map_err(|e| {
-        Error(format!(
+        Error::corrupt(format!(
             "stored previous instances of the run of {logical_date} are not a JSON array of \
              ids: {e}"
         ))
@@ -308,7 +309,7 @@ where
 /// Decodes the stored `task_marks` of the run of `logical_date`.
 pub(super) fn task_marks_of(logical_date: i64, stored: &str) -> Result<BTreeMap<String, String>> {
     serde_json::from_str(stored).map_err(|e| {
-        Error(format!(
+        Error::corrupt(format!(
             "stored task marks of the run of {logical_date} are not a JSON object of task \
              references to states: {e}"
         ))
@@ -318,7 +319,7 @@ pub(super) fn task_marks_of(logical_date: i64, stored: &str) -> Result<BTreeMap<
 /// A mark to write: `failed`, `succeeded`, or none (the mark is removed).
 pub(super) fn check_mark(state: Option<&str>) -> Result<()> {
     match state {
-        Some(s) if !MARKS.contains(&s) => Err(Error(format!(
+        Some(s) if !MARKS.contains(&s) => Err(Error::invalid(format!(
             "a run or task is marked `failed` or `succeeded`, not `{s}`"
         ))),
         _ => Ok(()),
@@ -339,7 +340,7 @@ pub(super) fn with_task_mark(
         None => marks.remove(task),
     };
     serde_json::to_string(&marks)
-        .map_err(|e| Error(format!("task marks of the run of {logical_date}: {e}")))
+        .map_err(|e| Error::bug(format!("task marks of the run of {logical_date}: {e}")))
 }
 
 /// Decodes a row of `SELECT overrides, paused, last_scheduled` from `workflow_settings`.
@@ -369,7 +370,8 @@ pub(super) fn text(value: &Value) -> String {
 }
 
 pub(super) fn json(what: &str, text: &str) -> Result<Value> {
-    serde_json::from_str(text).map_err(|e| Error(format!("stored {what} is not JSON: {e}")))
+    serde_json::from_str(text)
+        .map_err(|e| Error::corrupt(format!("stored {what} is not JSON: {e}")))
 }
 
 fn opt_json(what: &str, text: Option<String>) -> Result<Option<Value>> {
@@ -462,7 +464,7 @@ where
         let instance: String = row.try_get("instance_id")?;
         let control: String = row.try_get("control")?;
         let control = Control::parse(&control).ok_or_else(|| {
-            Error(format!(
+            Error::corrupt(format!(
                 "stored request {seq} for instance {instance} has an unknown control `{control}`"
             ))
         })?;
@@ -549,7 +551,7 @@ pub(super) fn group(batch: &[Append]) -> Vec<Group<'_>> {
 
 /// The error of creating an instance on its own whose events already started one.
 pub(super) fn started_already(new: &NewInstance) -> Error {
-    Error(format!(
+    Error::conflict(format!(
         "instance {}: events {:?} already started an instance of {}/{}",
         new.id, new.starts, new.workflow.namespace, new.workflow.name
     ))
@@ -597,7 +599,8 @@ mod tests {
         assert!(check_mark(Some("succeeded")).is_ok());
         assert!(check_mark(None).is_ok());
         let bad = check_mark(Some("running")).unwrap_err();
-        assert!(bad.0.contains("`running`"), "{bad}");
+        assert!(matches!(bad, Error::Invalid(_)), "{bad:?}");
+        assert!(bad.to_string().contains("`running`"), "{bad}");
     }
 
     #[test]
@@ -611,8 +614,9 @@ mod tests {
         assert_eq!(removed, r#"{"/do/1/b":"succeeded"}"#);
         assert_eq!(with_task_mark(7, "{}", "/x", None).unwrap(), "{}");
         let corrupt = with_task_mark(7, "[1]", "/x", None).unwrap_err();
+        assert!(matches!(corrupt, Error::Corrupt(_)), "{corrupt:?}");
         assert!(
-            corrupt.0.contains("task marks of the run of 7"),
+            corrupt.to_string().contains("task marks of the run of 7"),
             "{corrupt}"
         );
     }

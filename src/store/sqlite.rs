@@ -37,11 +37,11 @@ impl Sqlite {
     pub async fn open(data: &Path) -> Result<Sqlite> {
         // Switching a new database to WAL takes an exclusive lock that the busy timeout does
         // not wait for: a second process opening the same new file at that moment gets
-        // "database is locked" at once. Such an open is tried again for a while.
+        // SQLITE_BUSY at once. Such an open is tried again for a while.
         let mut tries = 0;
         loop {
             match Sqlite::open_once(data).await {
-                Err(e) if tries < 100 && (e.0.contains("locked") || e.0.contains("busy")) => {
+                Err(Error::Busy(_)) if tries < 100 => {
                     tries += 1;
                     tokio::time::sleep(Duration::from_millis(20)).await;
                 }
@@ -52,15 +52,10 @@ impl Sqlite {
 
     async fn open_once(data: &Path) -> Result<Sqlite> {
         let file = data.join("nagare.db");
-        let context = |e: &dyn std::fmt::Display| {
-            Error(format!(
-                "cannot open the SQLite store {}: {e}",
-                file.display()
-            ))
-        };
+        let doing = format!("cannot open the SQLite store {}", file.display());
         tokio::fs::create_dir_all(data)
             .await
-            .map_err(|e| context(&e))?;
+            .map_err(|e| Error::unavailable(format!("{doing}: {e}")))?;
         let options = SqliteConnectOptions::new()
             .filename(&file)
             .create_if_missing(true)
@@ -74,13 +69,13 @@ impl Sqlite {
             .max_connections(1)
             .connect_with(options.clone())
             .await
-            .map_err(|e| context(&e))?;
-        migrate(&writer).await.map_err(|e| context(&e))?;
+            .map_err(|e| Error::from(e).context(&doing))?;
+        migrate(&writer).await.map_err(|e| e.context(&doing))?;
         let reader = SqlitePoolOptions::new()
             .max_connections(4)
             .connect_with(options)
             .await
-            .map_err(|e| context(&e))?;
+            .map_err(|e| Error::from(e).context(&doing))?;
         Ok(Sqlite { writer, reader })
     }
 }
@@ -129,7 +124,7 @@ async fn migrate(pool: &SqlitePool) -> Result<()> {
             sqlx::raw_sql(sql)
                 .execute(&mut *tx)
                 .await
-                .map_err(|e| Error(format!("migration {version}: {e}")))?;
+                .map_err(|e| Error::from(e).context(format!("migration {version}")))?;
             sqlx::query("INSERT INTO schema_migrations (version, applied_at) VALUES (?1, ?2)")
                 .bind(version)
                 .bind(now_ms())
@@ -621,7 +616,7 @@ impl Store for Sqlite {
         .bind(batch(&sorted))
         .fetch_all(&mut *tx)
         .await
-        .map_err(|e| Error(format!("queueing runs: {e}")))?;
+        .map_err(|e| Error::from(e).context("queueing runs"))?;
         let mut queued = shared::dates(&inserted)?;
         let existing = shared::not_inserted(&sorted, &inserted)?;
         if rerun && !existing.is_empty() {
@@ -647,7 +642,7 @@ impl Store for Sqlite {
             .bind(batch(&existing))
             .fetch_all(&mut *tx)
             .await
-            .map_err(|e| Error(format!("re-queueing runs: {e}")))?;
+            .map_err(|e| Error::from(e).context("re-queueing runs"))?;
             queued.extend(shared::dates(&reset)?);
         }
         tx.commit().await?;
@@ -747,7 +742,8 @@ impl Store for Sqlite {
         state: Option<&str>,
     ) -> Result<bool> {
         shared::check_mark(state)?;
-        let context = |e: sqlx::Error| Error(format!("marking the run of {logical_date}: {e}"));
+        let context =
+            |e: sqlx::Error| Error::from(e).context(format!("marking the run of {logical_date}"));
         let Some(task) = task else {
             let marked = sqlx::query(
                 "UPDATE runs SET marked = ?4 \
@@ -917,7 +913,7 @@ impl Store for Sqlite {
         .bind(received_at)
         .fetch_all(&mut *tx)
         .await
-        .map_err(|e| Error(format!("storing incoming events: {e}")))?;
+        .map_err(|e| Error::from(e).context("storing incoming events"))?;
         let seqs = shared::new_seqs(&incoming, &rows)?;
         tx.commit().await?;
         Ok(seqs)
@@ -1045,7 +1041,7 @@ impl Store for Sqlite {
         .bind(Value::Array(batch).to_string())
         .execute(&mut *tx)
         .await
-        .map_err(|e| Error(format!("storing task logs: {e}")))?;
+        .map_err(|e| Error::from(e).context("storing task logs"))?;
         tx.commit().await?;
         Ok(())
     }
@@ -1129,7 +1125,7 @@ async fn insert_row(
     .bind(now + millis(lease))
     .execute(&mut **tx)
     .await
-    .map_err(|e| Error(format!("creating instance {}: {e}", new.id)))?;
+    .map_err(|e| Error::from(e).context(format!("creating instance {}", new.id)))?;
     add_node(tx, &new.owner, now + millis(lease)).await
 }
 

@@ -211,7 +211,11 @@ pub async fn instances_are_created_in_the_group_commit(f: &Fixture) {
     // A creation that fails (the id exists) fails the whole commit: nothing of it is written.
     let mut again = append(2, vec![r(2)], None, vec![]);
     again.created = Some(new_instance(2, "a"));
-    assert!(store.append("a", LONG, &[again]).await.is_err());
+    let clash = store.append("a", LONG, &[again]).await;
+    assert!(
+        matches!(clash, Err(nagare::store::Error::Conflict(_))),
+        "{clash:?}"
+    );
     assert_eq!(store.history(&id(2)).await.unwrap(), [started(2), r(1)]);
 }
 

@@ -22,7 +22,10 @@ pub async fn a_new_instance_is_pending_and_owned(f: &Fixture) {
     assert_eq!(store.instance(&id(2)).await.unwrap(), None);
     assert!(store.history(&id(2)).await.unwrap().is_empty());
     let again = store.create_instance(&new_instance(1, "b"), LONG).await;
-    assert!(again.is_err(), "an id is created once");
+    assert!(
+        matches!(again, Err(nagare::store::Error::Conflict(_))),
+        "an id is created once: {again:?}"
+    );
     assert_eq!(store.history(&id(1)).await.unwrap(), [started(1)]);
 }
 

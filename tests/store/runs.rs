@@ -177,7 +177,11 @@ pub async fn a_date_is_queued_once_and_rerun_only_when_ended(f: &Fixture) {
 
     // An unknown kind fails the whole call: the valid run next to it is not queued either.
     let bad = [run(9, "scheduled"), run(10, "hourly")];
-    assert!(store.add_runs(&bad, false).await.is_err());
+    let refused = store.add_runs(&bad, false).await;
+    assert!(
+        matches!(refused, Err(nagare::store::Error::Invalid(_))),
+        "{refused:?}"
+    );
     assert_eq!(all_runs(store).await.len(), 6);
     assert!(store.add_runs(&[], true).await.unwrap().is_empty());
 }
@@ -358,7 +362,10 @@ pub async fn a_queued_run_starts_once(f: &Fixture) {
             None,
         )
         .await;
-    assert!(clash.is_err());
+    assert!(
+        matches!(clash, Err(nagare::store::Error::Conflict(_))),
+        "{clash:?}"
+    );
     let still = the_run(store, 1).await;
     assert_eq!((still.instance, still.status.as_str()), (None, "queued"));
     assert_eq!(store.history(&id(1)).await.unwrap(), [started(1)]);
@@ -556,7 +563,10 @@ pub async fn marks_round_trip_on_a_run_and_its_tasks(f: &Fixture) {
             let bad = store
                 .mark_run("default", "greet", date(0), task, Some(state))
                 .await;
-            assert!(bad.is_err(), "{task:?} marked `{state}`: {bad:?}");
+            assert!(
+                matches!(bad, Err(nagare::store::Error::Invalid(_))),
+                "{task:?} marked `{state}`: {bad:?}"
+            );
         }
     }
     assert_eq!(all_runs(store).await, before);
@@ -738,7 +748,11 @@ pub async fn settings_default_and_round_trip(f: &Fixture) {
         overrides: json!([1, 2]),
         ..WorkflowSettings::default()
     };
-    assert!(store.put_settings("default", "greet", &bad).await.is_err());
+    let refused = store.put_settings("default", "greet", &bad).await;
+    assert!(
+        matches!(refused, Err(nagare::store::Error::Invalid(_))),
+        "{refused:?}"
+    );
     drop(store);
     let reopened = f.open().await;
     assert_eq!(

@@ -94,6 +94,11 @@ impl Server {
         self.log.lock().unwrap().clone()
     }
 
+    /// Whether the process is still alive (it has not exited).
+    pub fn is_running(&mut self) -> bool {
+        matches!(self.child.try_wait(), Ok(None))
+    }
+
     /// SIGKILL: the process gets no chance to clean up.
     pub fn kill(mut self) {
         let _ = self.child.kill();

@@ -367,7 +367,8 @@ fn strings(settings: &Map<String, Value>, scheme: &str, name: &str) -> Result<Ve
 /// Any failure to get a token is the spec's authentication error; configuration mistakes
 /// (a bad authority URI, say) stay configuration errors.
 fn refused(endpoint: &str, error: &Error) -> Error {
-    if error.kind.ends_with("/configuration") {
+    // The spec's error type (a URI), compared whole.
+    if error.kind.strip_prefix(crate::error::TYPE_BASE) == Some("configuration") {
         return error.clone();
     }
     let cause = error

@@ -4,7 +4,7 @@
 //! node's compiled definition (external schemas included), so the replay is the run's own.
 
 use super::rebuild::read_history;
-use super::{Engine, cloud_event};
+use super::{Engine, Refused, cloud_event};
 use crate::engine::{Lifecycle, Notice};
 use crate::runtime::journal::Record;
 use crate::runtime::replay::replay;
@@ -14,16 +14,16 @@ impl Engine {
     /// The instance's lifecycle events in order, the runtime's `workflow.suspended`/`resumed`
     /// (recorded beside the engine's events) in their place. Event ids are assigned when an
     /// event is published and are not kept, so the events have none.
-    pub(super) async fn lifecycle(&mut self, id: &str) -> Result<Vec<Value>, String> {
+    pub(super) async fn lifecycle(&mut self, id: &str) -> Result<Vec<Value>, Refused> {
         let row = self
             .store
             .instance(id)
-            .await
-            .map_err(|e| e.to_string())?
-            .ok_or_else(|| format!("no instance `{id}`"))?;
+            .await?
+            .ok_or_else(|| Refused::NoInstance(id.into()))?;
         let def = self.definition(&row.workflow).await?;
-        let history = self.store.history(id).await.map_err(|e| e.to_string())?;
-        let (start, records) = read_history(history, &def, &self.config.secrets)?;
+        let history = self.store.history(id).await?;
+        let (start, records) =
+            read_history(history, &def, &self.config.secrets).map_err(Refused::Unreadable)?;
         let pauses: Vec<Notice> = records
             .iter()
             .filter_map(|r| match r {

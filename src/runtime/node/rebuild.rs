@@ -2,7 +2,7 @@
 //! what this node just created), cutting a faulted one's history for a retry, and the
 //! compiled definitions both need.
 
-use super::{Engine, Live, Message, Work};
+use super::{Engine, Live, Message, Refused, Work};
 use crate::engine::instance::Start;
 use crate::engine::{Command, Definition, Effect, Instance, Lifecycle};
 use crate::error::Error;
@@ -56,8 +56,21 @@ impl Engine {
         }
         let def = match self.definition(&workflow).await {
             Ok(d) => d,
-            Err(message) => {
-                work.broken = Some(broken(message));
+            // The store failed, not the instance: rebuild it once the store answers again.
+            Err(Refused::Store(e)) => {
+                eprintln!("nagare: cannot load the workflow of instance {id}: {e}");
+                if work.created.take().is_some() {
+                    // Not written yet: nothing is, and the caller hears why.
+                    for reply in work.replies.drain(..) {
+                        let _ = reply.send(Err(Refused::Store(e.clone())));
+                    }
+                } else {
+                    self.readopt(id);
+                }
+                return;
+            }
+            Err(other) => {
+                work.broken = Some(broken(other.to_string()));
                 return;
             }
         };
@@ -129,31 +142,31 @@ impl Engine {
     /// the record whose step began that task (its gate or its start), so every task before it
     /// keeps its output and it and everything after it run again — Airflow's "clear" of a
     /// task and its downstream.
-    pub(super) async fn rewind(&mut self, id: &str, from: Option<&str>) -> Result<(), String> {
+    pub(super) async fn rewind(&mut self, id: &str, from: Option<&str>) -> Result<(), Refused> {
         if self.live.contains_key(id) {
-            return Err("the instance is running".into());
+            return Err(Refused::State("the instance is running".into()));
         }
         let row = self
             .store
             .instance(id)
-            .await
-            .map_err(|e| e.to_string())?
-            .ok_or_else(|| format!("no instance `{id}`"))?;
+            .await?
+            .ok_or_else(|| Refused::NoInstance(id.into()))?;
         if from.is_none() && row.status != "faulted" {
-            return Err(format!(
+            return Err(Refused::State(format!(
                 "only a faulted instance can be retried; this one is {}",
                 row.status
-            ));
+            )));
         }
         if !crate::store::ENDED.contains(&row.status.as_str()) {
-            return Err(format!(
+            return Err(Refused::State(format!(
                 "the instance is {}: cancel it first, or wait until it ends",
                 row.status
-            ));
+            )));
         }
         let def = self.definition(&row.workflow).await?;
-        let history = self.store.history(id).await.map_err(|e| e.to_string())?;
-        let (start, records) = read_history(history, &def, &self.config.secrets)?;
+        let history = self.store.history(id).await?;
+        let (start, records) =
+            read_history(history, &def, &self.config.secrets).map_err(Refused::Unreadable)?;
         // The step to cut at: the one that faulted the workflow (not kept), or the one that
         // began task `from` (kept).
         let cut = |commands: &[Command]| match from {
@@ -177,9 +190,11 @@ impl Engine {
         if cut(&commands) {
             match from {
                 None => {
-                    return Err("the instance faulted before its first task ran (e.g. its \
-                                input); start a new one"
-                        .into());
+                    return Err(Refused::State(
+                        "the instance faulted before its first task ran (e.g. its input); \
+                         start a new one"
+                            .into(),
+                    ));
                 }
                 Some(_) => keep = Some(1),
             }
@@ -195,35 +210,50 @@ impl Engine {
                 }
             }
         }
-        let keep = keep.ok_or_else(|| match from {
-            None => "no step of the history faulted the instance".to_string(),
-            Some(task) => format!("the task `{task}` never began in this instance"),
+        let keep = keep.ok_or_else(|| {
+            Refused::State(match from {
+                None => "no step of the history faulted the instance".to_string(),
+                Some(task) => format!("the task `{task}` never began in this instance"),
+            })
         })?;
         let node = &self.config.node;
         match self.store.rewind(id, keep, node, self.config.lease).await {
             Ok(true) => Ok(()),
-            Ok(false) => Err("the instance changed or another node holds it; try again".into()),
-            Err(e) => Err(e.to_string()),
+            Ok(false) => Err(Refused::State(
+                "the instance changed or another node holds it; try again".into(),
+            )),
+            Err(e) => Err(e.into()),
         }
     }
 
     /// The compiled definition of a stored workflow (compiled once per node).
-    pub(super) async fn definition(&mut self, key: &WorkflowKey) -> Result<Rc<Definition>, String> {
+    pub(super) async fn definition(
+        &mut self,
+        key: &WorkflowKey,
+    ) -> Result<Rc<Definition>, Refused> {
         if let Some(d) = self.definitions.get(key) {
             return Ok(d.clone());
         }
         let name = format!("{}/{}:{}", key.namespace, key.name, key.version);
         let stored = match self.store.workflow(key).await {
             Ok(Some(w)) => w,
-            Ok(None) => return Err(format!("the workflow {name} is not in the store")),
-            Err(e) => return Err(format!("cannot read the workflow {name}: {e}")),
+            Ok(None) => {
+                return Err(Refused::Unreadable(format!(
+                    "the workflow {name} is not in the store"
+                )));
+            }
+            Err(e) => {
+                return Err(Refused::Store(
+                    e.context(format!("reading the workflow {name}")),
+                ));
+            }
         };
         let def = crate::workflow::load(&name, &stored.source).map_err(|ds| {
             let list: Vec<String> = ds.iter().map(ToString::to_string).collect();
-            format!(
+            Refused::Unreadable(format!(
                 "the stored workflow {name} no longer loads: {}",
                 list.join("; ")
-            )
+            ))
         })?;
         for uri in def.schema_resources() {
             let fetched = crate::runtime::resource::fetch(&self.config.context.http, &uri).await;
