@@ -133,8 +133,13 @@ fn postgres_stopped_under_a_running_server() {
         200
     );
     assert!(server.is_running(), "the server exited: {}", server.log());
+    // Readiness says which part is unwell.
+    let ready = until_status(&server, "GET", &format!("{}/readyz", server.url), None, 503);
+    assert_eq!(ready.body["store"]["status"], "unreachable", "{}", ready.body);
 
     cluster.resume();
+    let ready = until_status(&server, "GET", &format!("{}/readyz", server.url), None, 200);
+    assert_eq!(ready.body["store"]["status"], "ok", "{}", ready.body);
     let answer = until_status(&server, "GET", &list, None, 200);
     assert!(answer.retry_after.is_none());
     let answer = until_status(&server, "POST", &backfill, Some(&range), 202);

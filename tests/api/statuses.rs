@@ -8,7 +8,7 @@ use super::{HELLO, assert_problem};
 use serde_json::{Value, json};
 
 /// Routes that never read the store: no 500 or 503 to declare.
-pub const STORELESS: [&str; 2] = ["/healthz", "/api/v1/openapi.json"];
+pub const STORELESS: [&str; 3] = ["/healthz", "/readyz", "/api/v1/openapi.json"];
 
 /// A workflow with a daily grid of logical dates, for the run routes. Without catchup the
 /// schedule queues only the latest due date, so the November dates below are the test's.
@@ -92,17 +92,17 @@ fn openapi_lists_the_statuses_routes_answer() {
     let dir = TempDir::new("statuses");
     let server = Server::start(
         &Backing::Sqlite(dir.path().to_path_buf()),
-        &["--max-body", "4096"],
+        &["--max-body", "4096", "--max-event-bytes", "4096"],
     );
     let http = Http::default();
     let (_, doc) = http.get(&server.api("/openapi.json"));
 
-    // Every operation: 401 where tokens apply (all but /healthz); 500 and 503 where the
+    // Every operation: 401 where tokens apply (all but /healthz and /readyz); 500 and 503 where the
     // store is read, the 503 with its Retry-After header.
     for (route, item) in doc["paths"].as_object().unwrap() {
         for (method, op) in item.as_object().unwrap() {
             let listed = documented(&doc, route, method);
-            if route != "/healthz" {
+            if route != "/healthz" && route != "/readyz" {
                 assert!(listed.contains(&401), "{method} {route} lacks 401");
             }
             if STORELESS.contains(&route.as_str()) {
@@ -495,7 +495,7 @@ fn openapi_lists_the_statuses_routes_answer() {
     let check = |cases: Vec<Case>| {
         for c in cases {
             let url = match c.route {
-                "/metrics" | "/healthz" => format!("{}{}", server.url, c.path),
+                "/metrics" | "/healthz" | "/readyz" => format!("{}{}", server.url, c.path),
                 _ => server.api(&c.path),
             };
             let (s, v, _) = http.send(c.method, &url, c.content_type, c.body);
@@ -549,6 +549,7 @@ fn openapi_lists_the_statuses_routes_answer() {
         ),
         case("GET", "/metrics", "/metrics", 200),
         case("GET", "/healthz", "/healthz", 200),
+        case("GET", "/readyz", "/readyz", 200),
     ]);
 
     // A stored row that does not decode is a 500, not a 503: nothing will fix it by waiting.
