@@ -407,3 +407,77 @@ do:
         "{e}"
     );
 }
+
+/// A step that panics (`__test_panic`, a native only test builds have, stands for a bug).
+const CRASH: &str = r#"
+document: {dsl: '1.0.3', namespace: test, name: crash, version: '1.0.0'}
+do:
+  - first: {wait: {milliseconds: 50}}
+  - boom: {set: {n: '${ __test_panic }'}}
+"#;
+
+fn needs_test_hooks(problem: &str) -> ! {
+    panic!(
+        "this test needs a build with `--features test-hooks` (scripts/test passes it): {problem}"
+    )
+}
+
+#[test]
+fn a_step_that_crashes_faults_its_instance_not_the_process() {
+    let dir = TempDir::new("containment");
+    let file = write(&dir, "crash.yaml", CRASH);
+    let journal = dir.path().join("crash.journal");
+    let journal = journal.to_str().unwrap();
+    let out = nagare(&["run", &file, "--journal", journal], &[]);
+    if out.code == 2 {
+        needs_test_hooks(&out.stderr);
+    }
+    assert_eq!(
+        out.code, 1,
+        "stdout: {}\nstderr: {}",
+        out.stdout, out.stderr
+    );
+    let e = error(&out);
+    assert_eq!(
+        e["type"], "https://serverlessworkflow.io/spec/1.0.0/errors/runtime",
+        "{e}"
+    );
+    assert!(
+        e["detail"].as_str().unwrap().contains("step crashed"),
+        "{e}"
+    );
+    // The crash is in the journal in the step's place: resuming ends the same, without
+    // crashing again.
+    let again = nagare(&["run", &file, "--journal", journal], &[]);
+    assert_eq!(again.code, 1, "{}", again.stderr);
+    assert_eq!(error(&again)["detail"], e["detail"]);
+    assert!(!again.stderr.contains("panicked at"), "{}", again.stderr);
+
+    let backing = Backing::Sqlite(dir.path().join("data"));
+    let http = Http::default();
+    let server = Server::start(&backing, &["--node", "containment"]);
+    let (s, v) = http.post_yaml(&server.api("/workflows"), CRASH);
+    if s == 400 {
+        needs_test_hooks(&v.to_string());
+    }
+    http.push(&server, TRIVIAL);
+    let id = http.start(&server, "test/crash/1.0.0", &json!({}));
+    let done = http.wait(&server, &id, 60);
+    assert_eq!(done["status"], "faulted", "{done:#}\n{}", server.log());
+    assert!(
+        done["error"]["detail"]
+            .as_str()
+            .is_some_and(|d| d.contains("step crashed")),
+        "{done:#}"
+    );
+    let trivial = http.start(&server, "test/trivial/1.0.0", &json!({}));
+    assert_eq!(http.wait(&server, &trivial, 60)["status"], "completed");
+    // A restarted server does not replay it into the crash.
+    server.kill();
+    let server = Server::start(&backing, &["--node", "containment"]);
+    assert_eq!(http.instance(&server, &id)["status"], "faulted");
+    let trivial = http.start(&server, "test/trivial/1.0.0", &json!({}));
+    assert_eq!(http.wait(&server, &trivial, 60)["status"], "completed");
+    assert!(!server.log().contains("panicked at"), "{}", server.log());
+    server.stop();
+}

@@ -182,13 +182,19 @@ pub async fn run(definition: Rc<Definition>, id: &str, input: Value, options: &O
                 ))
             })?;
         }
-        let commands = crate::expr::budget::step(|| instance.step(event, now));
-        let Some(error) = instance.take_poison() else {
-            return Ok(commands);
+        let stepped = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            crate::expr::budget::step(|| instance.step(event, now))
+        }));
+        // A step that crashed (a bug) or ran out of time does not stand: a fault takes its
+        // place in the journal, so that a resumed run does not take it again.
+        let (fault, crashed) = match stepped {
+            Err(panic) => (super::crash_error(&*panic), true),
+            Ok(commands) => match instance.take_poison() {
+                None => return Ok(commands),
+                Some(error) => (error, false),
+            },
         };
-        // An evaluation ran out of time: the step does not stand; a fault takes its place in
-        // the journal, so that a resumed run does not take it again.
-        let fault = Event::Fault { error };
+        let fault = Event::Fault { error: fault };
         if let Some(j) = &mut journal {
             j.replace_last(&Record::Event {
                 event: fault.clone(),
@@ -201,7 +207,11 @@ pub async fn run(definition: Rc<Definition>, id: &str, input: Value, options: &O
                 ))
             })?;
         }
-        Ok(instance.step(fault, now))
+        match fault {
+            // The instance's state cannot be trusted after a panic: it is not stepped again.
+            Event::Fault { error } if crashed => Err(error),
+            fault => Ok(instance.step(fault, now)),
+        }
     };
     loop {
         for command in queue.drain(..) {

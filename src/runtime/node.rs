@@ -522,14 +522,7 @@ impl Engine {
         now: i64,
         work: &mut Work,
     ) {
-        let message = panic
-            .downcast_ref::<String>()
-            .map(String::as_str)
-            .or_else(|| panic.downcast_ref::<&str>().copied())
-            .unwrap_or("a panic");
-        let error = Error::runtime(format!(
-            "the instance's step crashed ({message}); it was faulted so that it cannot crash the node again"
-        ));
+        let error = super::crash_error(&**panic);
         eprintln!(
             "nagare: instance {id}: {}",
             error.detail.as_deref().unwrap_or_default()

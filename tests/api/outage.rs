@@ -135,7 +135,11 @@ fn postgres_stopped_under_a_running_server() {
     assert!(server.is_running(), "the server exited: {}", server.log());
     // Readiness says which part is unwell.
     let ready = until_status(&server, "GET", &format!("{}/readyz", server.url), None, 503);
-    assert_eq!(ready.body["store"]["status"], "unreachable", "{}", ready.body);
+    assert_eq!(
+        ready.body["store"]["status"], "unreachable",
+        "{}",
+        ready.body
+    );
 
     cluster.resume();
     let ready = until_status(&server, "GET", &format!("{}/readyz", server.url), None, 200);

@@ -150,7 +150,22 @@ pub fn funs() -> impl Iterator<Item = Fun<Data>> {
     natives
         .into_vec()
         .into_iter()
+        .chain(test_hooks())
         .map(jaq_core::native::run::<Data>)
+}
+
+/// Test builds only (`--features test-hooks`): `__test_panic` panics, standing for a bug in a
+/// step, so that the tests can check a crashing step faults its instance, not the node.
+#[cfg(feature = "test-hooks")]
+fn test_hooks() -> Vec<jaq_core::native::Filter<RunPtr<Data>>> {
+    vec![("__test_panic", v(0), |_| {
+        panic!("the test hook __test_panic")
+    })]
+}
+
+#[cfg(not(feature = "test-hooks"))]
+fn test_hooks() -> Vec<jaq_core::native::Filter<RunPtr<Data>>> {
+    Vec::new()
 }
 
 /// jaq's `range/3` (`$from`, `$from + $by`, ... while before `$to`).
