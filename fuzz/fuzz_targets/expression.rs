@@ -20,13 +20,20 @@ fn debug() -> bool {
     *DEBUG.get_or_init(|| std::env::var_os("NAGARE_FUZZ_DEBUG").is_some())
 }
 
-/// Names that let a legal expression run forever or build values without bound (jaq has no
-/// step or memory limit: the product's defence is the task/workflow timeout). Inputs using them
-/// are skipped so that the fuzzer reports bugs, not expected hangs. Deliberately broad: a
-/// harness guard, not a product check.
-const UNBOUNDED: &[&str] = &[
-    "repeat", "recurse", "range", "until", "while", "limit", "def ", "combinations",
-];
+/// Every evaluation runs within nagare's budget (`expr::budget`), so expressions that loop
+/// (`repeat`, `range(1e18)`, `def f: f; f`) are fuzzed too: they must end with a budget error,
+/// well within libFuzzer's `-timeout`, and never crash. The budget is the product's default
+/// but for a shorter time, so that a slow input is reported by the budget, not by libFuzzer.
+fn budget() {
+    static SET: OnceLock<()> = OnceLock::new();
+    SET.get_or_init(|| {
+        nagare::expr::budget::set_defaults(nagare::expr::budget::Limits {
+            steps: 1_000_000,
+            time: std::time::Duration::from_secs(2),
+            ..nagare::expr::budget::Limits::DEFAULT
+        })
+    });
+}
 
 /// Local variables bound in the direct evaluation (each to the input).
 const LOCALS: [&str; 3] = ["item", "index", "error"];
@@ -36,9 +43,7 @@ fuzz_target!(|data: &[u8]| {
         return;
     };
     let (source, input) = text.split_once('\n').unwrap_or((text, ""));
-    if UNBOUNDED.iter().any(|w| source.contains(w)) {
-        return;
-    }
+    budget();
     let input: Value =
         serde_json::from_str(input).unwrap_or_else(|_| Value::String(input.to_string()));
 
