@@ -2,7 +2,7 @@
 //! its end through the engine (expressions, data flow, lifecycle notifications included), and
 //! the one-time cost of compiling the definition.
 
-use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
+use criterion::{BenchmarkId, Criterion, Throughput, criterion_group};
 use nagare::engine::instance::Start;
 use nagare::engine::{Command, Instance};
 use serde_json::json;
@@ -54,4 +54,17 @@ fn bench(c: &mut Criterion) {
 }
 
 criterion_group!(benches, bench);
-criterion_main!(benches);
+
+/// On a thread with the engine thread's stack, as in the service and `nagare run`: on a
+/// smaller one each evaluation would first move to a fresh stack segment (`expr::budget`).
+fn main() {
+    std::thread::Builder::new()
+        .stack_size(nagare::expr::budget::THREAD_STACK)
+        .spawn(|| {
+            benches();
+            Criterion::default().configure_from_args().final_summary();
+        })
+        .expect("a bench thread")
+        .join()
+        .expect("the bench ran");
+}

@@ -12,6 +12,8 @@
 //! that must not leave them should run nagare in a cgroup of its own (a systemd unit, a pod)
 //! whose end kills everything in it.
 
+use super::log::{Log, Overflow, Stream, capture};
+use tokio::io::AsyncWriteExt;
 use tokio::process::{Child, Command};
 
 /// Makes `command` start its child as the leader of a new process group, killed on drop
@@ -83,4 +85,40 @@ impl Drop for Group {
         // child in the background, so no zombie remains either.
         self.kill();
     }
+}
+
+/// Feeds `stdin` to a child started with [`isolate`], reads its stdout and stderr into the
+/// log and the result (each up to `limit`), and waits for it to end; the group is disarmed
+/// once it ended. Past the limit the whole group is killed at once, so that `wait` (and a
+/// write to stdin the process no longer reads) ends instead of blocking on a full pipe.
+pub async fn attend(
+    child: &mut Child,
+    group: &mut Group,
+    stdin: String,
+    log: &Log,
+    limit: usize,
+) -> (
+    Result<(Vec<u8>, Vec<u8>), Overflow>,
+    std::io::Result<std::process::ExitStatus>,
+) {
+    let pipe = child.stdin.take();
+    let feed = async move {
+        if let Some(mut p) = pipe {
+            let _ = p.write_all(stdin.as_bytes()).await;
+        }
+    };
+    let (stdout, stderr) = (child.stdout.take(), child.stderr.take());
+    let captured = async {
+        let captured = tokio::try_join!(
+            capture(stdout, Stream::Stdout, log, limit),
+            capture(stderr, Stream::Stderr, log, limit)
+        );
+        if captured.is_err() {
+            group.kill();
+        }
+        captured
+    };
+    let (_, captured, status) = tokio::join!(feed, captured, child.wait());
+    group.disarm();
+    (captured, status)
 }

@@ -76,7 +76,7 @@ impl Overflow {
     /// the process (`` `sh` ``, `container NAME`).
     pub fn error(&self, what: &str) -> crate::error::Error {
         crate::error::Error::runtime(format!(
-            "{what} printed more than {} bytes on {} and was stopped: that is the most a              result keeps (--max-output-bytes); write large outputs to a file or a store and              pass their location",
+            "{what} printed more than {} bytes on {} and was stopped: that is the most a result keeps (--max-output-bytes); write large outputs to a file or a store and pass their location",
             self.limit,
             self.stream.as_str()
         ))

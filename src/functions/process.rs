@@ -7,7 +7,7 @@
 //! one, has what was printed until then).
 
 use super::group::{self, Group};
-use super::log::{Log, Stream, capture};
+use super::log::Log;
 use crate::error::Error;
 use serde_json::{Value, json};
 use std::process::Stdio;
@@ -98,26 +98,8 @@ pub async fn run(process: &Value, log: &Log, limit: usize) -> Result<Value, Erro
         });
         return Ok(Value::Null);
     }
-    let feed = async move {
-        if let Some(mut p) = pipe {
-            let _ = p.write_all(stdin.as_bytes()).await;
-        }
-    };
-    let (stdout, stderr) = (child.stdout.take(), child.stderr.take());
-    let captured = async {
-        let captured = tokio::try_join!(
-            capture(stdout, Stream::Stdout, log, limit),
-            capture(stderr, Stream::Stderr, log, limit)
-        );
-        if captured.is_err() {
-            // Too much output: stop the whole group now, so that `wait` (and a write to
-            // stdin the process no longer reads) ends instead of blocking on the full pipe.
-            group.kill();
-        }
-        captured
-    };
-    let (_, captured, status) = tokio::join!(feed, captured, child.wait());
-    group.disarm();
+    child.stdin = pipe;
+    let (captured, status) = group::attend(&mut child, &mut group, stdin, log, limit).await;
     drop(script_file);
     let status = status.map_err(|e| Error::runtime(format!("`{program}` failed: {e}")))?;
     let (stdout, stderr) = captured.map_err(|overflow| overflow.error(&format!("`{program}`")))?;

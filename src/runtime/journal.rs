@@ -129,6 +129,14 @@ impl Journal {
         self.append(record)
     }
 
+    /// The run's error for a journal that cannot be written.
+    pub fn error(&self, e: std::io::Error) -> crate::error::Error {
+        crate::error::Error::runtime(format!(
+            "cannot write the journal {}: {e}",
+            self.path.display()
+        ))
+    }
+
     pub fn path(&self) -> &Path {
         &self.path
     }

@@ -98,10 +98,7 @@ pub async fn run(definition: Rc<Definition>, id: &str, input: Value, options: &O
                     gate: false,
                 };
                 if let Err(e) = j.append(&record) {
-                    return fail(Error::runtime(format!(
-                        "cannot write the journal {}: {e}",
-                        j.path().display()
-                    )));
+                    return fail(j.error(e));
                 }
             }
             start
@@ -123,10 +120,7 @@ pub async fn run(definition: Rc<Definition>, id: &str, input: Value, options: &O
             now: now_ms(),
         };
         if let Err(e) = j.append(&fault) {
-            return fail(Error::runtime(format!(
-                "cannot write the journal {}: {e}",
-                j.path().display()
-            )));
+            return fail(j.error(e));
         }
     }
     let mut instance = replayed.instance;
@@ -175,12 +169,7 @@ pub async fn run(definition: Rc<Definition>, id: &str, input: Value, options: &O
                 event: event.clone(),
                 now,
             })
-            .map_err(|e| {
-                Error::runtime(format!(
-                    "cannot write the journal {}: {e}",
-                    j.path().display()
-                ))
-            })?;
+            .map_err(|e| j.error(e))?;
         }
         let stepped = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
             crate::expr::budget::step(|| instance.step(event, now))
@@ -200,12 +189,7 @@ pub async fn run(definition: Rc<Definition>, id: &str, input: Value, options: &O
                 event: fault.clone(),
                 now,
             })
-            .map_err(|e| {
-                Error::runtime(format!(
-                    "cannot write the journal {}: {e}",
-                    j.path().display()
-                ))
-            })?;
+            .map_err(|e| j.error(e))?;
         }
         match fault {
             // The instance's state cannot be trusted after a panic: it is not stepped again.

@@ -30,11 +30,10 @@ use super::config;
 use crate::dsl::model::run::{Cleanup, PullPolicy};
 use crate::error::Error;
 use crate::functions::group::{self, Group};
-use crate::functions::log::{Log, Stream, capture};
+use crate::functions::log::Log;
 use serde_json::{Value, json};
 use std::process::Stdio;
 use std::sync::Arc;
-use tokio::io::AsyncWriteExt;
 use tokio::process::Command;
 
 /// The label holding the Unix time (seconds) after which an `eventually` container may go.
@@ -151,27 +150,7 @@ impl Local {
             name: Some(name.clone()),
         };
         let stdin = request.stdin.clone().unwrap_or_default();
-        let pipe = child.stdin.take();
-        let feed = async move {
-            if let Some(mut p) = pipe {
-                let _ = p.write_all(stdin.as_bytes()).await;
-            }
-        };
-        let (stdout, stderr) = (child.stdout.take(), child.stderr.take());
-        let captured = async {
-            let captured = tokio::try_join!(
-                capture(stdout, Stream::Stdout, log, limit),
-                capture(stderr, Stream::Stderr, log, limit)
-            );
-            if captured.is_err() {
-                // Too much output: the client goes now (so `wait` ends), the container with
-                // the guard below, which stays armed.
-                group.kill();
-            }
-            captured
-        };
-        let (_, captured, status) = tokio::join!(feed, captured, child.wait());
-        group.disarm();
+        let (captured, status) = group::attend(&mut child, &mut group, stdin, log, limit).await;
         let (stdout, stderr) =
             captured.map_err(|overflow| overflow.error(&format!("container {name}")))?;
         let status =
