@@ -712,6 +712,19 @@ mod tests {
     }
 
     #[test]
+    fn a_workflow_lowers_the_budget_never_raises_it() {
+        let mut program = Program::compile(&[".".to_string()], &[]).unwrap();
+        let server = program.limits();
+        program.limit(Limits {
+            steps: server.steps * 10,
+            memory: 1 << 20,
+            ..server
+        });
+        assert_eq!(program.limits().steps, server.steps);
+        assert_eq!(program.limits().memory, 1 << 20);
+    }
+
+    #[test]
     fn an_integer_too_long_does_not_compile() {
         let source = format!("{} + 1", "9".repeat(10_001));
         let errors = Program::compile(&[source], &[]).err().expect("refused");
